@@ -1,1 +1,3 @@
+from .metrics import MOTTableMetric
 
+__all__ = ['MOTTableMetric']

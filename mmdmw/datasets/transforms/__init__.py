@@ -1,1 +1,3 @@
+from .pair_frame_sample import PairFrameSample
 
+__all__ = ['PairFrameSample']

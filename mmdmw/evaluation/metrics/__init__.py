@@ -1,1 +1,3 @@
+from .mot_table_metric import MOTTableMetric
 
+__all__ = ['MOTTableMetric']

@@ -1,1 +1,3 @@
+from .chained_retina_head import ChainedRetinaHead
 
+__all__ = ['ChainedRetinaHead']

@@ -1,1 +1,3 @@
+from .chained_tracker import ChainedTracker
 
+__all__ = ['ChainedTracker']
