@@ -20,7 +20,7 @@ model = dict(
         feat_channels=64,
         stacked_convs=2,
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
-        anchor_generator=dict(base_sizes=[20, 36, 60], strides=[8, 16, 32]),
+        anchor_generator=dict(base_sizes=[20, 32, 48], strides=[8, 16, 32]),
         test_cfg=dict(score_thr=0.1, max_per_img=50)))
 
 train_cfg = dict(max_epochs=12, val_interval=4)

@@ -1,3 +1,6 @@
-from .runner_utils import prepare_test_cfg, prepare_train_cfg, run_guarded
+from .runner_utils import (prepare_test_cfg, prepare_train_cfg, run_guarded,
+                           set_evaluators)
 
-__all__ = ['prepare_train_cfg', 'prepare_test_cfg', 'run_guarded']
+__all__ = [
+    'prepare_train_cfg', 'prepare_test_cfg', 'run_guarded', 'set_evaluators'
+]

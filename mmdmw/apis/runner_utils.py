@@ -2,7 +2,7 @@
 they report a failed run."""
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
@@ -52,6 +52,41 @@ def prepare_test_cfg(cfg: Config, checkpoint: str) -> Config:
     if cfg.get('launcher', 'none') != 'none':
         adapt_cfg_for_cpu_distributed(cfg)
     cfg.load_from = checkpoint
+    return cfg
+
+
+def set_evaluators(cfg: Config,
+                   evals: Sequence[str],
+                   submission_dir: Optional[str] = None) -> Config:
+    """Choose the test metrics of ``tools/test.py --eval``.
+
+    Args:
+        cfg (Config): Loaded config; ``test_evaluator`` is replaced.
+        evals (Sequence[str]): ``'track'`` (HOTA, CLEAR MOT, IDF1 through
+            TrackEval) and / or ``'bbox'`` (COCO AP of the first box of each
+            pair).
+        submission_dir (str, optional): Where ``'track'`` writes the
+            MOTChallenge result files.
+
+    Returns:
+        Config: The same config.
+    """
+    evaluators = []
+    if 'track' in evals:
+        track = dict(cfg.get('test_evaluator') or {})
+        if track.get('type') not in ('MOTChallengeMetric', 'MOTTableMetric'):
+            track = dict(metric=['HOTA', 'CLEAR', 'Identity'])
+        track.update(type='MOTTableMetric', submission_dir=submission_dir)
+        evaluators.append(track)
+    if 'bbox' in evals:
+        dataset = cfg.test_dataloader.dataset
+        evaluators.append(
+            dict(
+                type='CocoVideoMetric',
+                metric='bbox',
+                ann_file=osp.join(dataset.get('data_root', ''),
+                                  dataset.ann_file)))
+    cfg.test_evaluator = evaluators
     return cfg
 
 

@@ -67,7 +67,8 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/half-val_cocoformat.json',
         data_prefix=dict(img_path='train'),
-        metainfo=dict(classes=('pedestrian', )),
+        # All MOTChallenge classes: TrackEval discounts detections on the
+        # distractors (static people, reflections, ...) as the benchmark does.
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

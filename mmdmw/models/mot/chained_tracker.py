@@ -138,7 +138,7 @@ class ChainedTracker(BaseMOTModel):
         Returns:
             list[TrackDataSample]: The input sample, each frame with
             ``pred_track_instances`` (``bboxes``, ``scores``, ``labels``,
-            ``instances_id``) and ``pred_det_instances`` (the first boxes of
+            ``instances_id``) and ``pred_instances`` (the first boxes of
             the paired detections).
         """
         assert inputs.dim() == 5 and inputs.size(0) == 1, (
@@ -149,7 +149,7 @@ class ChainedTracker(BaseMOTModel):
         for t in range(inputs.size(1)):
             frame = track_sample[t]
             nodes = self.detect_pairs(inputs[:, t], frame.metainfo, rescale)
-            frame.pred_det_instances = nodes
+            frame.pred_instances = nodes  # for --eval bbox (CocoVideoMetric)
             frame.pred_track_instances = self.tracker.track(
                 prev_bboxes=nodes.pair_bboxes,
                 cur_bboxes=nodes.bboxes,

@@ -1,0 +1,36 @@
+"""Convert a MOTChallenge-format dataset to mmdet's COCO-video JSON.
+
+    python tools/dataset_converters/mot2coco.py -i data/MOT17 \
+        -o data/MOT17/annotations [--splits train half-train half-val test]
+
+Reads ``INPUT/train/SEQ`` (``INPUT/test/SEQ`` for ``test``) or a flat folder of
+sequences ``INPUT/SEQ`` and writes ``OUTPUT/{split}_cocoformat.json``.
+"""
+import argparse
+
+from mmdmw.datasets.mot2coco import SPLIT_SOURCES, convert_mot_to_coco
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert MOTChallenge ground truth to COCO-video JSON.')
+    parser.add_argument('-i', '--input', required=True,
+                        help='dataset root (with train/) or a folder of '
+                        'sequences')
+    parser.add_argument('-o', '--output', required=True,
+                        help='folder for {split}_cocoformat.json')
+    parser.add_argument('--splits', nargs='+', choices=list(SPLIT_SOURCES),
+                        default=['train', 'half-train', 'half-val'],
+                        help='splits to write (default: %(default)s)')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    outputs = convert_mot_to_coco(args.input, args.output, args.splits)
+    for split, path in outputs.items():
+        print(f'{split}: {path}')
+
+
+if __name__ == '__main__':
+    main()

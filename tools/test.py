@@ -1,0 +1,72 @@
+"""Track a test set and score it (MMEngine Runner), as mmdet's tools/test.py.
+
+    python tools/test.py CONFIG CHECKPOINT [--eval track bbox] [--out DIR]
+        [--show-dir DIR] [--work-dir DIR] [--cfg-options key=value ...]
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [ARGS]   # videos split across
+                                                       # processes
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmdmw.apis import prepare_test_cfg, run_guarded, set_evaluators
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (track) an mmdmw model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--eval',
+        nargs='+',
+        choices=['track', 'bbox'],
+        default=['track'],
+        help='track: HOTA, CLEAR MOT and IDF1 with TrackEval; bbox: COCO '
+        'detection AP of the first box of each pair')
+    parser.add_argument(
+        '--out',
+        help='directory for MOTChallenge result files (SEQ.txt), ready to '
+        'upload')
+    parser.add_argument(
+        '--show-dir', help='directory where tracked frames are rendered')
+    parser.add_argument('--work-dir', help='where logs and metrics go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.tracker.match_iou_thr=0.4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    prepare_test_cfg(cfg, args.checkpoint)
+    set_evaluators(cfg, args.eval, submission_dir=args.out)
+    if args.show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.draw = True
+        hook.test_out_dir = osp.abspath(args.show_dir)
+    runner = Runner.from_cfg(cfg)
+    run_guarded(runner, runner.test)
+
+
+if __name__ == '__main__':
+    main()
