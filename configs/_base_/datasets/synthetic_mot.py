@@ -23,8 +23,13 @@ train_pipeline = [
                 keep_ratio=True,
                 clip_object_border=False),
             dict(type='PhotoMetricDistortion'),
-            dict(type='RandomCrop', crop_size=img_scale[::-1],
-                 bbox_clip_border=False),
+            # A crop without people is a valid negative pair (and a None
+            # would stop TransformBroadcaster).
+            dict(
+                type='RandomCrop',
+                crop_size=img_scale[::-1],
+                allow_negative_crop=True,
+                bbox_clip_border=False),
             dict(type='RandomFlip', prob=0.5),
         ]),
     dict(type='PackTrackInputs')

@@ -1,0 +1,190 @@
+"""Chained-tracker inputs ("nodes") derived from MOTChallenge ground truth.
+
+A node is what the network predicts for frame t: a pair of boxes of one person
+in frames t-1 and t, a person score and an ID-verification score. Here the
+pairs come from the ground truth, jittered, some dropped and some false ones
+added, so trackers can be compared on a real sequence without a network.
+
+Shape letters: K nodes in a frame; R ground-truth rows.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+#: Column indices of a MOTChallenge ground-truth row.
+FRAME, ID, X, Y, W, H, CONF = range(7)
+#: Size of a false node as a fraction of the image height: (min, max).
+FALSE_BOX_HEIGHT = (0.1, 0.5)
+#: Height / width of a false node box (about a standing person).
+FALSE_BOX_ASPECT = 2.5
+
+
+def load_mot_txt(path: str) -> np.ndarray:
+    """Read a MOTChallenge text file (gt.txt, det.txt or results).
+
+    Args:
+        path (str): Comma-separated file, one box per line.
+
+    Returns:
+        np.ndarray: (R, C) float64 rows, e.g. C = 10 for MOT15 ground truth:
+        ``frame, id, x, y, w, h, conf, x3d, y3d, z3d`` (frame from 1,
+        box x, y = top-left, in pixels).
+    """
+    return np.loadtxt(path, delimiter=',', ndmin=2)
+
+
+def _xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """(K, 4) x, y, w, h (top-left) -> (K, 4) x1y1x2y2."""
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+
+
+def _jitter(boxes: np.ndarray, rel_std: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """Add Gaussian noise to each coordinate, std ``rel_std`` × box size.
+
+    Args:
+        boxes (np.ndarray): (K, 4) x1y1x2y2.
+        rel_std (float): Noise std as a fraction of the box width (for x1,
+            x2) and height (for y1, y2).
+        rng (np.random.Generator): Random source.
+
+    Returns:
+        np.ndarray: (K, 4) jittered x1y1x2y2.
+    """
+    wh = boxes[:, 2:] - boxes[:, :2]  # (K, 2)
+    scale = np.concatenate([wh, wh], axis=1)  # (K, 4) w, h, w, h
+    return boxes + rng.normal(size=boxes.shape) * rel_std * scale
+
+
+def _false_pairs(num: int, img_wh: Tuple[float, float], rel_step: float,
+                 rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """Random person-shaped box pairs anywhere in the image.
+
+    Args:
+        num (int): Number of false nodes.
+        img_wh (tuple[float, float]): Image width and height.
+        rel_step (float): Std of the t-1 -> t displacement, as a fraction of
+            the box size.
+        rng (np.random.Generator): Random source.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (num, 4) boxes in t-1 and in t,
+        x1y1x2y2.
+    """
+    img_w, img_h = img_wh
+    h = rng.uniform(*FALSE_BOX_HEIGHT, size=num) * img_h
+    w = h / FALSE_BOX_ASPECT
+    x1 = rng.uniform(0, 1, size=num) * (img_w - w)
+    y1 = rng.uniform(0, 1, size=num) * (img_h - h)
+    prev = np.stack([x1, y1, x1 + w, y1 + h], axis=1)
+    return prev, _jitter(prev, rel_step, rng)
+
+
+def _true_pairs(cur: Dict[int, np.ndarray], before: Dict[int, np.ndarray],
+                jitter: float, drop: float, rng: np.random.Generator
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Jittered (t-1, t) box pairs of the identities kept in frame t.
+
+    Args:
+        cur (dict[int, np.ndarray]): id -> (4,) x1y1x2y2 box in frame t.
+        before (dict[int, np.ndarray]): the same for frame t-1; an id absent
+            there is paired with its frame t box.
+        jitter (float): Relative noise std, see :func:`_jitter`.
+        drop (float): Probability of dropping each pair.
+        rng (np.random.Generator): Random source.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: ids (K,) int64, boxes in
+        t-1 (K, 4) and in t (K, 4), x1y1x2y2.
+    """
+    ids = np.array(sorted(cur), dtype=np.int64)
+    cur_b = np.array([cur[i] for i in ids]).reshape(-1, 4)
+    prev_b = np.array([before.get(i, cur[i]) for i in ids]).reshape(-1, 4)
+    keep = rng.uniform(size=len(ids)) >= drop
+    return (ids[keep], _jitter(prev_b[keep], jitter, rng),
+            _jitter(cur_b[keep], jitter, rng))
+
+
+def gt_pairs_per_frame(gt_rows: np.ndarray,
+                       jitter: float = 0.05,
+                       drop: float = 0.1,
+                       false_per_frame: float = 0.0,
+                       seed: int = 0,
+                       num_frames: Optional[int] = None,
+                       img_wh: Optional[Tuple[float, float]] = None,
+                       true_score_range: Tuple[float, float] = (0.5, 1.0),
+                       false_score_range: Tuple[float, float] = (0.1, 0.6),
+                       true_id_score_range: Tuple[float, float] = (0.6, 1.0),
+                       false_id_score_range: Tuple[float, float] = (0.0, 0.5),
+                       ) -> List[Dict[str, torch.Tensor]]:
+    """Jittered ground-truth node pairs for every frame of a sequence.
+
+    For frame t every identity present in t-1 and t gives a pair (its t-1 box,
+    its t box); an identity new at t (and every identity at the first frame)
+    is paired with itself. Both boxes get independent Gaussian jitter; each
+    node is dropped with probability ``drop``; ``false_per_frame`` false
+    nodes (Poisson mean) are added at random places. Rows with a zero
+    ``conf`` column (ignored in MOT evaluation) are skipped.
+
+    Args:
+        gt_rows (np.ndarray): (R, ≥7) MOTChallenge ground truth,
+            ``frame, id, x, y, w, h, conf, ...``, frames from 1.
+        jitter (float): Std of the noise on each coordinate as a fraction of
+            the box width / height. Defaults to 0.05.
+        drop (float): Probability that a true node is missing. Defaults to
+            0.1.
+        false_per_frame (float): Mean number of false nodes per frame.
+            Defaults to 0.
+        seed (int): Seed of the random generator. Defaults to 0.
+        num_frames (int, optional): Sequence length; defaults to the last
+            frame in ``gt_rows``.
+        img_wh (tuple[float, float], optional): Image width and height, for
+            false nodes; defaults to the extent of the ground-truth boxes.
+        true_score_range (tuple[float, float]): Uniform range of true nodes'
+            person scores. Defaults to (0.5, 1.0).
+        false_score_range (tuple[float, float]): The same for false nodes.
+            Defaults to (0.1, 0.6).
+        true_id_score_range (tuple[float, float]): Uniform range of true
+            nodes' ID-verification scores. Defaults to (0.6, 1.0).
+        false_id_score_range (tuple[float, float]): The same for false nodes.
+            Defaults to (0.0, 0.5).
+
+    Returns:
+        list[dict[str, Tensor]]: one dict per frame (index = frame - 1) with
+        ``prev_bboxes (K, 4)``, ``cur_bboxes (K, 4)`` float32 x1y1x2y2,
+        ``scores (K,)``, ``id_scores (K,)`` float32 and ``gt_ids (K,)``
+        int64 (-1 for false nodes).
+    """
+    rng = np.random.default_rng(seed)
+    gt_rows = gt_rows[gt_rows[:, CONF] != 0]
+    frames = gt_rows[:, FRAME].astype(int)
+    num_frames = int(frames.max()) if num_frames is None else num_frames
+    boxes = _xywh_to_xyxy(gt_rows[:, X:H + 1])  # (R, 4)
+    if img_wh is None:
+        img_wh = tuple(boxes[:, 2:].max(axis=0))
+    by_frame = {f: {int(i): b for i, b in zip(gt_rows[frames == f, ID],
+                                                boxes[frames == f])}
+                for f in range(1, num_frames + 1)}
+
+    results = []
+    for frame in range(1, num_frames + 1):
+        ids, prev_b, cur_b = _true_pairs(by_frame[frame],
+                                         by_frame.get(frame - 1, {}), jitter,
+                                         drop, rng)
+        num_false = rng.poisson(false_per_frame) if false_per_frame else 0
+        f_prev, f_cur = _false_pairs(num_false, img_wh, jitter, rng)
+        num_true = len(ids)
+        results.append(dict(
+            prev_bboxes=np.concatenate([prev_b, f_prev]),
+            cur_bboxes=np.concatenate([cur_b, f_cur]),
+            scores=np.concatenate([
+                rng.uniform(*true_score_range, size=num_true),
+                rng.uniform(*false_score_range, size=num_false)]),
+            id_scores=np.concatenate([
+                rng.uniform(*true_id_score_range, size=num_true),
+                rng.uniform(*false_id_score_range, size=num_false)]),
+            gt_ids=np.concatenate([ids, np.full(num_false, -1)])))
+    return [{k: torch.as_tensor(v, dtype=torch.long if k == 'gt_ids' else
+                                torch.float32) for k, v in frame.items()}
+            for frame in results]
