@@ -33,8 +33,9 @@ def load_trusted_local_checkpoint(filename: str, map_location: Any = None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(
-            f'checkpoint {filename} not found; check the path, or drop '
-            '--resume / load_from to start from scratch')
+            f'checkpoint {filename} not found; check the path, drop '
+            '--resume / load_from to start from scratch, or make a '
+            'converted backbone first (see tools/model_converters/)')
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 

@@ -53,7 +53,8 @@ else
 fi
 
 log "installing runtime and test requirements"
-"${PIP[@]}" -r requirements/runtime.txt -r requirements/tests.txt
+"${PIP[@]}" -r requirements/runtime.txt -r requirements/tests.txt \
+  -r requirements/optional.txt
 log "installing mmdmw (editable)"
 "${PIP[@]}" --no-build-isolation --no-deps -e .
 

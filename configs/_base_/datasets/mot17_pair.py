@@ -79,5 +79,5 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='MOTChallengeMetric', metric=['HOTA', 'CLEAR', 'Identity'])
+    type='MOTTableMetric', metric=['HOTA', 'CLEAR', 'Identity'])
 test_evaluator = val_evaluator

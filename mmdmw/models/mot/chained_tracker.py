@@ -178,7 +178,8 @@ class ChainedTracker(BaseMOTModel):
         prev = self._prev_feats
         if prev is not None and prev[0].shape != feats[0].shape:
             warnings.warn(
-                f'{img_meta.get("img_path", "a frame")} has another size '
+                f'{img_meta.get("img_path") or "frame %d" % img_meta["frame_id"]}'
+                ' has another size '
                 'than the previous frame; it is paired with itself, tracks '
                 'are kept. Resize all frames of a video alike.')
             prev = None
