@@ -15,7 +15,7 @@ PY=${MMDMW_PYTHON:-$ROOT/.venv/bin/python}
 export MPLBACKEND=Agg
 
 DATA=data/synthetic_mot
-CONFIG=configs/dmw/retina_dmw_r18-tiny_1xb4-12e_synthetic.py
+CONFIG=configs/dmw/retina_dmw_r18-tiny_1xb4-24e_synthetic.py
 WORK=work_dirs/quickstart
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
@@ -27,21 +27,21 @@ else
 fi
 
 step "2/5 training $CONFIG"
-if [[ -f $WORK/epoch_12.pth ]]; then
-  echo "already trained: $WORK/epoch_12.pth"
+if [[ -f $WORK/epoch_24.pth ]]; then
+  echo "already trained: $WORK/epoch_24.pth"
 else
   "$PY" tools/train.py "$CONFIG" --work-dir "$WORK" $( [[ -f $WORK/last_checkpoint ]] && echo --resume )
 fi
 
 step "3/5 tracking the held-out half of each video, scored by TrackEval"
-"$PY" tools/test.py "$CONFIG" "$WORK/epoch_12.pth" --eval track \
+"$PY" tools/test.py "$CONFIG" "$WORK/epoch_24.pth" --eval track \
   --out "$WORK/results" --work-dir "$WORK/test" 2>&1 | tee "$WORK/test.log" \
   | grep -v -E '^(HOTA|CLEAR|Identity|Count|SYN|COMBINED|Evaluating|All seq|[0-9]+ eval_seq)' || true
 grep -A 3 -E '^ *HOTA \| ' "$WORK/test.log" | tail -4 > "$WORK/metrics.txt" || true
 
 step "4/5 demo video of a test sequence"
 "$PY" tools/demo/track_video.py "$DATA/test/SYN-05/img1" "$CONFIG" \
-  "$WORK/epoch_12.pth" --out-video "$WORK/demo.mp4" --out-txt "$WORK/demo.txt"
+  "$WORK/epoch_24.pth" --out-video "$WORK/demo.mp4" --out-txt "$WORK/demo.txt"
 
 step "5/5 learning paces (task losses and alpha, beta, gamma)"
 "$PY" tools/analysis_tools/plot_learning_paces.py "$WORK" --out "$WORK/learning_paces.png"

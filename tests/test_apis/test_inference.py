@@ -19,7 +19,7 @@ from mmdmw.visualization.track_drawing import draw_tracks, id_colour
 
 CONFIG = osp.join(
     osp.dirname(__file__), '..', '..',
-    'configs/dmw/retina_dmw_r18-tiny_1xb4-12e_synthetic.py')
+    'configs/dmw/retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 NUM_FRAMES = 3
 MOT_FIELDS = 10
 

@@ -11,7 +11,7 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'dmw',
-                  'retina_dmw_r18-tiny_1xb4-12e_synthetic.py')
+                  'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 FRAMES = 12  # per video: half-train 7 frames, half-val 5
 
 

@@ -21,8 +21,8 @@ from mmdmw.utils.checkpoint_convert import (convert_mobilenetv2_deepsort,
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), *[osp.pardir] * 3, 'configs',
                       'dmw')
-IMAGENET_CFG = 'retina_dmw_mobilenetv2-imagenet_1xb4-12e_synthetic.py'
-SCRATCH_CFG = 'retina_dmw_mobilenetv2-scratch_1xb4-12e_synthetic.py'
+IMAGENET_CFG = 'retina_dmw_mobilenetv2-imagenet_1xb4-24e_synthetic.py'
+SCRATCH_CFG = 'retina_dmw_mobilenetv2-scratch_1xb4-24e_synthetic.py'
 NUM_SOURCE_TENSORS = 312  # 52 Conv/BN pairs: 52 x (1 conv + 5 BN tensors)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

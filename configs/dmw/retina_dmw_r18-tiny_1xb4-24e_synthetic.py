@@ -21,13 +21,15 @@ model = dict(
         stacked_convs=2,
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
         anchor_generator=dict(base_sizes=[20, 32, 48], strides=[8, 16, 32]),
-        test_cfg=dict(score_thr=0.1, max_per_img=50)))
+        test_cfg=dict(score_thr=0.1, max_per_img=50)),
+    # A small model's scores are lower: continue tracks from 0.2 up.
+    tracker=dict(score_thr=0.2))
 
-train_cfg = dict(max_epochs=12, val_interval=4)
+train_cfg = dict(max_epochs=24, val_interval=6)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[9, 11], gamma=0.1)
+    dict(type='MultiStepLR', by_epoch=True, milestones=[18, 22], gamma=0.1)
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(logger=dict(interval=10))

