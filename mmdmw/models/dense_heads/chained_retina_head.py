@@ -3,7 +3,7 @@
 Shape letters: N image pairs, C channels of one frame's FPN level, A anchors
 per location (1 in CTracker), P anchors of an image over all levels.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -16,8 +16,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..task_modules import pair_targets
-
-BRANCHES = ('cls', 'reg', 'reid')
 
 
 @MODELS.register_module()

@@ -14,7 +14,6 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-TASKS = ('cls', 'reg', 'reid')
 
 
 @MODELS.register_module()
@@ -87,7 +86,7 @@ class ChainedTracker(BaseMOTModel):
 
         Returns:
             dict[str, Tensor]: ``loss`` (the weighted total, Eq. 7), the mean
-            task losses ``loss_cls`` / ``loss_reg`` / ``loss_reid`` (logged
+            task losses ``task_cls`` / ``task_reg`` / ``task_reid`` (logged
             only, detached) and the weights ``alpha`` / ``beta`` / ``gamma``.
         """
         assert inputs.dim() == 5 and inputs.size(1) == 2, (
@@ -116,9 +115,8 @@ class ChainedTracker(BaseMOTModel):
         task_losses = self.head.loss_per_sample(*outs, first_gts, second_gts)
         check_finite(task_losses)
         total, weights = self.loss_weighting(task_losses)
-        logs = {f'loss_{k}': v.detach().mean() for k, v in task_losses.items()}
         # Keys without "loss" are logged, not summed, by parse_losses.
-        logs = {k.replace('loss_', 'task_'): v for k, v in logs.items()}
+        logs = {f'task_{k}': v.detach().mean() for k, v in task_losses.items()}
         return dict(loss=total, **logs, **weights)
 
     # ----------------------------------------------------------- inference
@@ -205,6 +203,7 @@ def check_finite(task_losses: Dict[str, Tensor]) -> None:
         if not torch.isfinite(value).all():
             bad = value[~torch.isfinite(value)][0].item()
             raise FloatingPointError(
-                f'the {task} loss became {bad}; training stopped before the weights were updated. Lower '
-                'the learning rate or check the annotations, then resume '
-                'from the last checkpoint with --resume.')
+                f'the {task} loss became {bad}; training stopped before the '
+                'weights were updated. Lower the learning rate or check the '
+                'annotations, then resume from the last checkpoint with '
+                '--resume.')
