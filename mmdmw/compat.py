@@ -5,14 +5,20 @@ deleted the day upstream is fixed. :func:`apply_all` runs when ``mmdmw`` is
 imported; :func:`adapt_cfg_for_cpu_distributed` is called by ``tools/train.py``
 and ``tools/test.py`` on the loaded config.
 """
+import functools
 import os
 import os.path as osp
-from typing import Any, Callable
+from typing import Any, Callable, List, Set, Tuple
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.fileio.backends import LocalBackend
+from mmengine.hooks import CheckpointHook
+from mmengine.hooks import checkpoint_hook as checkpoint_hook_module
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .utils.atomic_io import atomic_open, atomic_write_bytes
 
 
 # 1. torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
@@ -20,7 +26,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 #    message hub, so ``--resume`` fails with "Unsupported global".
 #    Upstream: open-mmlab/mmengine#1655 (fix unmerged). A local checkpoint is
 #    a file the user chose, so it is loaded as MMEngine always did.
-def load_trusted_local_checkpoint(filename: str, map_location: Any = None):
+def load_from_local_trusted(filename: str, map_location: Any = None):
     """Load a local checkpoint file the user chose (``weights_only=False``).
 
     Args:
@@ -41,7 +47,7 @@ def load_trusted_local_checkpoint(filename: str, map_location: Any = None):
 
 def _register_trusted_local_loader() -> None:
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_trusted_local_checkpoint, force=True)
+        prefixes='', loader=load_from_local_trusted, force=True)
 
 
 # 2. MMEngine's pytorch launcher calls ``torch.cuda.set_device`` even when
@@ -93,10 +99,141 @@ def adapt_cfg_for_cpu_distributed(cfg: Config) -> Config:
     return cfg
 
 
+# 3. MMEngine writes a checkpoint straight to its final path
+#    (``LocalBackend.put``: ``open(path, 'wb').write(...)``), then the
+#    ``last_checkpoint`` pointer with a plain ``open(..., 'w')``
+#    (``CheckpointHook._save_checkpoint_with_step``). A kill or a full disk
+#    during either write leaves a truncated checkpoint, or a pointer naming
+#    nothing, and ``--resume`` fails. Upstream: mmengine 0.10.x
+#    fileio/backends/local_backend.py and hooks/checkpoint_hook.py. Both
+#    writes go to a temporary file, are synced, then renamed over the target.
+def _atomic_local_put(self: LocalBackend, obj: bytes, filepath: Any) -> None:
+    """``LocalBackend.put`` that never leaves a half-written file."""
+    atomic_write_bytes(obj, str(filepath))
+
+
+def _open_writes_atomically(file: Any, mode: str = 'r', *args, **kwargs):
+    """``open`` for ``checkpoint_hook.py``, whose one ``open`` call writes
+    the ``last_checkpoint`` pointer."""
+    if mode.startswith('w') and '+' not in mode:
+        return atomic_open(file, mode, *args, **kwargs)
+    return open(file, mode, *args, **kwargs)
+
+
+def _patch_atomic_checkpoint_writes() -> None:
+    LocalBackend.put = _atomic_local_put
+    # A module global shadows the builtin inside checkpoint_hook.py only.
+    checkpoint_hook_module.open = _open_writes_atomically
+
+
+# 4. CheckpointHook deletes the oldest checkpoint (``max_keep_ckpts``) and
+#    the previous best one *before* writing the new one, so a crash during
+#    that write can leave no checkpoint at all (e.g. ``max_keep_ckpts=1``).
+#    Upstream: ``CheckpointHook._save_checkpoint_with_step`` and
+#    ``_save_best_checkpoint`` (mmengine 0.10.x). The deletions are put off
+#    until the new checkpoint and the pointer to it are written.
+class _DeferredRemovals:
+    """Stands in for a hook's file backend; ``remove`` / ``rmtree`` wait for
+    :meth:`commit`, everything else goes to the real backend."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.pending: List[Tuple[Callable[[str], None], str]] = []
+
+    def remove(self, filepath: str) -> None:
+        self.pending.append((self.backend.remove, filepath))
+
+    def rmtree(self, dir_path: str) -> None:
+        self.pending.append((self.backend.rmtree, dir_path))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def commit(self, keep: Set[str]) -> None:
+        """Do the removals, except of paths in ``keep``."""
+        for remove, path in self.pending:
+            if path not in keep:
+                remove(path)
+
+
+def _current_checkpoints(hook: CheckpointHook) -> Set[str]:
+    """The paths the hook's state still points at: latest and best."""
+    paths = {getattr(hook, 'last_ckpt', None),
+             getattr(hook, 'best_ckpt_path', None)}
+    paths.update(getattr(hook, 'best_ckpt_path_dict', {}).values())
+    return {str(p) for p in paths if p}
+
+
+def _remove_old_checkpoints_last(method: Callable) -> Callable:
+
+    @functools.wraps(method)
+    def save(hook: CheckpointHook, *args, **kwargs) -> Any:
+        if isinstance(hook.file_backend, _DeferredRemovals):  # nested call
+            return method(hook, *args, **kwargs)
+        deferred = _DeferredRemovals(hook.file_backend)
+        hook.file_backend = deferred
+        try:
+            result = method(hook, *args, **kwargs)
+        finally:
+            hook.file_backend = deferred.backend
+        deferred.commit(keep=_current_checkpoints(hook))
+        return result
+
+    return save
+
+
+def _patch_checkpoint_removal_order() -> None:
+    for name in ('_save_checkpoint_with_step', '_save_best_checkpoint'):
+        method = getattr(CheckpointHook, name)
+        if not hasattr(method, '__wrapped__'):
+            setattr(CheckpointHook, name, _remove_old_checkpoints_last(method))
+
+
+# 5. mmcv's ``LoadImageFromFile`` stops on an undecodable frame with a bare
+#    ``AssertionError: failed to load image: PATH`` deep in a DataLoader
+#    worker, with no hint of what to do. Upstream: mmcv 2.1.0
+#    transforms/loading.py. The error says what is wrong and how to find
+#    every bad frame at once.
+def _clear_image_errors(transform: Callable) -> Callable:
+
+    @functools.wraps(transform)
+    def load(self: Any, results: dict) -> Any:
+        import cv2
+
+        from .datasets.mot_files import CorruptImageError
+        path = results.get('img_path')
+        try:
+            return transform(self, results)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f'{path}: frame listed in the annotation file is missing; '
+                'restore it, or re-run tools/dataset_converters/mot2coco.py '
+                'on the data as it is now') from err
+        except (AssertionError, cv2.error) as err:
+            raise CorruptImageError(
+                f'{path} cannot be decoded as an image (corrupt, truncated '
+                'or not an image); replace it (a copy of the previous frame '
+                'will do). To list every bad frame run '
+                'tools/dataset_converters/mot2coco.py with --check-images.'
+            ) from err
+
+    return load
+
+
+def _patch_image_loading_errors() -> None:
+    from mmcv.transforms import LoadImageFromFile
+    if not hasattr(LoadImageFromFile.transform, '__wrapped__'):
+        LoadImageFromFile.transform = _clear_image_errors(
+            LoadImageFromFile.transform)
+
+
 def apply_all() -> None:
     """Apply every import-time mend. Safe to call more than once."""
     _register_trusted_local_loader()
     _patch_cpu_distributed_launch()
+    _patch_atomic_checkpoint_writes()
+    _patch_checkpoint_removal_order()
+    _patch_image_loading_errors()
 
 
 apply_all()

@@ -37,7 +37,7 @@ step "3/5 tracking the held-out half of each video, scored by TrackEval"
 "$PY" tools/test.py "$CONFIG" "$WORK/epoch_24.pth" --eval track \
   --out "$WORK/results" --work-dir "$WORK/test" 2>&1 | tee "$WORK/test.log" \
   | grep -v -E '^(HOTA|CLEAR|Identity|Count|SYN|COMBINED|Evaluating|All seq|[0-9]+ eval_seq)' || true
-grep -A 3 -E '^ *HOTA \| ' "$WORK/test.log" | tail -4 > "$WORK/metrics.txt" || true
+grep -A 2 -E '^ *HOTA \| ' "$WORK/test.log" | tail -3 > "$WORK/metrics.txt" || true
 
 step "4/5 demo video of a test sequence"
 "$PY" tools/demo/track_video.py "$DATA/test/SYN-05/img1" "$CONFIG" \

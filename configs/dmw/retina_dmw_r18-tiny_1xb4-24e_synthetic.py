@@ -34,3 +34,5 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(logger=dict(interval=10))
 log_processor = dict(window_size=10)
+# Same data, same seed, same numbers (up to thread scheduling on the CPU).
+randomness = dict(seed=0)

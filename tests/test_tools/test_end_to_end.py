@@ -122,3 +122,46 @@ def test_dist_train_two_processes(data_root, tmp_path):
                    env={'PORT': '29517', 'MMDMW_PYTHON': sys.executable})
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth')), out[-3000:]
     assert 'Distributed training is not used' not in out
+
+
+# With thresholds at 0 even a one-epoch model outputs many tracks, so the
+# comparison below has real content.
+EVERY_BOX = [
+    'model.head.test_cfg.score_thr=0.0', 'model.tracker.init_score_thr=0.0',
+    'model.tracker.score_thr=0.0', 'model.head.test_cfg.max_per_img=20'
+]
+
+
+def read_results(out_dir: str) -> dict:
+    results = {}
+    for name in sorted(os.listdir(out_dir)):
+        with open(osp.join(out_dir, name)) as f:
+            results[name] = f.read()
+    return results
+
+
+@pytest.mark.slow
+def test_dist_test_matches_single_process(trained, data_root, tmp_path):
+    checkpoint = osp.join(trained, 'epoch_1.pth')
+    single = run_tool(sys.executable, 'tools/test.py', CONFIG, checkpoint,
+                      '--eval', 'track', 'bbox', '--out',
+                      str(tmp_path / 'single'), '--work-dir',
+                      str(tmp_path / 'w1'),
+                      *cfg_options(data_root, epochs=1), *EVERY_BOX)
+    dist = run_tool('bash', 'tools/dist_test.sh', CONFIG, checkpoint, '2',
+                    '--eval', 'track', '--out', str(tmp_path / 'dist'),
+                    '--work-dir', str(tmp_path / 'w2'),
+                    *cfg_options(data_root, epochs=1), *EVERY_BOX,
+                    env={'PORT': '29518', 'MMDMW_PYTHON': sys.executable})
+    single_files = read_results(str(tmp_path / 'single'))
+    assert all(single_files.values()), 'expected tracks in every sequence'
+    assert read_results(str(tmp_path / 'dist')) == single_files
+
+    def table(out: str) -> str:
+        lines = out.splitlines()
+        head = [i for i, line in enumerate(lines)
+                if line.strip().startswith('HOTA |')][-1]
+        return '\n'.join(lines[head:head + 3])
+
+    assert table(dist) == table(single)
+    assert 'coco/bbox_mAP:' in single
