@@ -2,7 +2,7 @@
 synthetic set under each loss weighting, several seeds each, scored with
 TrackEval on the held-out half of every video.
 
-    python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--quick]
+    python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--jobs 2] [--quick]
 
 Prints a table of HOTA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the
 layout of the paper's Tables I, III and IV, beside the paper's own MOTA and
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -72,9 +73,14 @@ def cfg_options(variant: Variant, seed: int, epochs: int,
                         'test_dataloader')]
 
 
-def run(cmd: List[str], log_file: str) -> str:
-    """Run a tool, keep its output in ``log_file``, fail loudly."""
-    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+def run(cmd: List[str], log_file: str, threads: int) -> str:
+    """Run a tool on ``threads`` threads, keep its output in ``log_file``,
+    fail loudly."""
+    env = {
+        **os.environ, 'MPLBACKEND': 'Agg',
+        'OMP_NUM_THREADS': str(threads),
+        'MKL_NUM_THREADS': str(threads)
+    }
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True)
     with open(log_file, 'w') as f:
@@ -96,18 +102,20 @@ def parse_metrics(output: str) -> Dict[str, float]:
 
 
 def train_and_score(variant: Variant, seed: int, epochs: int,
-                    data_root: str, work_root: str) -> Dict[str, float]:
+                    data_root: str, work_root: str,
+                    threads: int) -> Dict[str, float]:
     """Train one variant with one seed, then track and score it."""
     slug = re.sub(r'[^a-z0-9]+', '-', variant.name.lower()).strip('-')
     work_dir = osp.join(work_root, f'{slug}_seed{seed}')
     options = cfg_options(variant, seed, epochs, data_root)
     py = sys.executable
     run([py, 'tools/train.py', CONFIG, '--work-dir', work_dir,
-         '--cfg-options', *options], osp.join(work_root, f'{slug}_{seed}.log'))
+         '--cfg-options', *options], osp.join(work_root, f'{slug}_{seed}.log'),
+        threads)
     out = run([py, 'tools/test.py', CONFIG,
                osp.join(work_dir, f'epoch_{epochs}.pth'), '--work-dir',
                osp.join(work_dir, 'test'), '--cfg-options', *options],
-              osp.join(work_root, f'{slug}_{seed}_test.log'))
+              osp.join(work_root, f'{slug}_{seed}_test.log'), threads)
     return parse_metrics(out)
 
 
@@ -153,6 +161,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic_mot')
     parser.add_argument('--work-root', default='work_dirs/ablation')
     parser.add_argument(
+        '--jobs',
+        type=int,
+        default=os.cpu_count() or 1,
+        help='runs at a time, the cores shared among them (default: one '
+        'per core)')
+    parser.add_argument(
         '--quick',
         action='store_true',
         help='smoke run: two variants, one seed, one epoch, tiny videos')
@@ -170,12 +184,19 @@ def main() -> None:
     else:
         ensure_data(data_root, frames=60, num_train=4)
     os.makedirs(args.work_root, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs = [(v, seed) for v in variants for seed in seeds]
     results: Dict[str, List[Dict[str, float]]] = {}
     start = time.time()
-    for variant in variants:
-        for seed in seeds:
-            metrics = train_and_score(variant, seed, epochs, data_root,
-                                      osp.abspath(args.work_root))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {
+            pool.submit(train_and_score, v, seed, epochs, data_root,
+                        osp.abspath(args.work_root), threads): (v, seed)
+            for v, seed in jobs
+        }
+        for future in as_completed(futures):
+            variant, seed = futures[future]
+            metrics = future.result()
             results.setdefault(variant.name, []).append(metrics)
             print(f'[{time.time() - start:6.0f} s] {variant.name}, seed '
                   f'{seed}: ' + ', '.join(f'{k} {v:.1f}'

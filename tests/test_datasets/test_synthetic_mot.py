@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mmdmw.datasets.mot_files import read_mot_gt, read_seqinfo
-from mmdmw.datasets.synthetic_mot import (draw_figure, generate_synthetic_mot,
-                                          render_frame)
+from mmdmw.datasets.synthetic_mot import generate_synthetic_mot
+from mmdmw.datasets.synthetic_render import draw_figure, render_frame
 
 TINY = dict(num_seqs=2, num_frames=8, img_size=(128, 96), num_people=(2, 4),
             progress=False)
