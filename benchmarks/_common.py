@@ -4,16 +4,28 @@ Timings on a shared machine drift (another job may start or stop mid-run),
 so every benchmark compares variants measured side by side: in each round
 every variant runs once, the order rotating from round to round, and the
 reports are medians of per-round ratios, never absolute times alone.
-"""
-import argparse
-import os
-import platform
-import statistics
-import sys
-import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import torch
+Import this module before torch and numpy: it sets OpenMP's wait policy to
+PASSIVE and OpenBLAS (numpy / scipy) to one thread, unless already set. Both
+spin-wait by default, so on two cores shared with another busy process a
+parallel region waits for a descheduled peer: on the 2-core machine, while a
+training job ran, a tiny backbone pass took 25-1400 ms instead of 11 ms
+(torch, OpenMP) and SORT's Kalman gating 50-330 ms instead of 13 ms a frame
+(scipy's triangular solves, OpenBLAS).
+"""
+import os
+
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Callable, Dict, List, Optional, Sequence, Tuple  # noqa
+
+import torch  # noqa: E402
 
 #: Where ``python benchmarks/NAME.py`` finds the repository (configs, data).
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,8 +73,9 @@ def machine_info() -> Dict[str, str]:
     """What the numbers were measured on, including the load at the start.
 
     Returns:
-        dict[str, str]: cpu, cores, torch, threads, python, load (the 1-min
-        load average; above the core count means another job competed).
+        dict[str, str]: cpu, cores, torch, threads, omp_wait_policy,
+        openblas_threads, python, load (the 1-min load average at the
+        start; near or above the core count means another job competed).
     """
     load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
     return dict(
@@ -70,6 +83,8 @@ def machine_info() -> Dict[str, str]:
         cores=str(os.cpu_count()),
         torch=torch.__version__,
         threads=str(torch.get_num_threads()),
+        omp_wait_policy=os.environ.get('OMP_WAIT_POLICY', 'unset'),
+        openblas_threads=os.environ.get('OPENBLAS_NUM_THREADS', 'unset'),
         python=platform.python_version(),
         load=f'{load:.2f}')
 
@@ -149,6 +164,35 @@ def interleaved(fns: Dict[str, Callable[[], object]],
             if round_idx >= warmup:
                 times[name].append(seconds)
     return times
+
+
+def interleaved_steps(fns: Dict[str, Callable[[int], object]],
+                      steps: int,
+                      warmup: int = 1) -> Dict[str, List[float]]:
+    """Like :func:`interleaved` for stateful variants that walk a sequence.
+
+    Round r calls every variant with ``r`` (e.g. the index of the frame to
+    process), the order rotating as in :func:`interleaved`.
+
+    Args:
+        fns (dict[str, Callable[[int], object]]): Variant name -> a call
+            taking the step index.
+        steps (int): Timed steps, after ``warmup`` discarded ones.
+        warmup (int): Steps run first, not timed. Defaults to 1.
+
+    Returns:
+        dict[str, list[float]]: Variant name -> seconds per timed step.
+    """
+    counters = {name: 0 for name in fns}
+
+    def advance(name: str) -> Callable[[], None]:
+        def call() -> None:
+            fns[name](counters[name])
+            counters[name] += 1
+        return call
+
+    return interleaved({name: advance(name) for name in fns},
+                       repeats=steps, warmup=warmup)
 
 
 def median(values: Sequence[float]) -> float:

@@ -10,6 +10,7 @@ import os
 import os.path as osp
 from typing import Any, Callable, List, Set, Tuple
 
+import cv2
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
@@ -198,9 +199,6 @@ def _clear_image_errors(transform: Callable) -> Callable:
 
     @functools.wraps(transform)
     def load(self: Any, results: dict) -> Any:
-        import cv2
-
-        from .datasets.mot_files import CorruptImageError
         path = results.get('img_path')
         try:
             return transform(self, results)
@@ -210,6 +208,8 @@ def _clear_image_errors(transform: Callable) -> Callable:
                 'restore it, or re-run tools/dataset_converters/mot2coco.py '
                 'on the data as it is now') from err
         except (AssertionError, cv2.error) as err:
+            # imported here: mmdmw.datasets imports mmdet, compat comes first
+            from .datasets.mot_files import CorruptImageError
             raise CorruptImageError(
                 f'{path} cannot be decoded as an image (corrupt, truncated '
                 'or not an image); replace it (a copy of the previous frame '
@@ -227,6 +227,31 @@ def _patch_image_loading_errors() -> None:
             LoadImageFromFile.transform)
 
 
+# 6. mmdet's ``TrackLocalVisualizer`` colours boxes by ``instances_id``,
+#    the key of predictions, but ground truth names it ``instances_ids``
+#    (``PackTrackInputs``), so ``tools/test.py --show-dir`` (which draws
+#    ground truth beside the predictions) stops with an AttributeError.
+#    Upstream: mmdet 3.3.0 visualization/local_visualizer.py
+#    ``TrackLocalVisualizer._draw_instances``.
+def _draw_gt_ids_too(draw: Callable) -> Callable:
+
+    @functools.wraps(draw)
+    def draw_instances(self: Any, image: Any, instances: Any) -> Any:
+        if 'instances_id' not in instances and 'instances_ids' in instances:
+            instances = instances.clone()
+            instances.instances_id = instances.instances_ids
+        return draw(self, image, instances)
+
+    return draw_instances
+
+
+def _patch_track_visualizer() -> None:
+    from mmdet.visualization import TrackLocalVisualizer
+    if not hasattr(TrackLocalVisualizer._draw_instances, '__wrapped__'):
+        TrackLocalVisualizer._draw_instances = _draw_gt_ids_too(
+            TrackLocalVisualizer._draw_instances)
+
+
 def apply_all() -> None:
     """Apply every import-time mend. Safe to call more than once."""
     _register_trusted_local_loader()
@@ -234,6 +259,7 @@ def apply_all() -> None:
     _patch_atomic_checkpoint_writes()
     _patch_checkpoint_removal_order()
     _patch_image_loading_errors()
+    _patch_track_visualizer()
 
 
 apply_all()

@@ -12,7 +12,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdmw.apis import prepare_test_cfg, run_guarded, set_evaluators
+from mmdmw.apis import (check_checkpoint_fits, exit_on_input_error,
+                        prepare_test_cfg, run_guarded, set_evaluators)
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,14 +59,17 @@ def main() -> None:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    prepare_test_cfg(cfg, args.checkpoint)
     set_evaluators(cfg, args.eval, submission_dir=args.out)
     if args.show_dir:
         hook = cfg.default_hooks.visualization
         hook.draw = True
+        hook.frame_interval = 1  # every frame, not mmdet's one in 30
         hook.test_out_dir = osp.abspath(args.show_dir)
-    runner = Runner.from_cfg(cfg)
-    run_guarded(runner, runner.test)
+    with exit_on_input_error(cfg):
+        prepare_test_cfg(cfg, args.checkpoint)
+        runner = Runner.from_cfg(cfg)
+        check_checkpoint_fits(runner.model, args.checkpoint)
+        run_guarded(runner, runner.test)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdmw.apis import prepare_train_cfg, run_guarded
+from mmdmw.apis import exit_on_input_error, prepare_train_cfg, run_guarded
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,8 +58,9 @@ def main() -> None:
         osp.splitext(osp.basename(args.config))[0])
     prepare_train_cfg(cfg, amp=args.amp, resume=args.resume,
                       auto_scale_lr=args.auto_scale_lr)
-    runner = Runner.from_cfg(cfg)
-    run_guarded(runner, runner.train)
+    with exit_on_input_error(cfg):
+        runner = Runner.from_cfg(cfg)
+        run_guarded(runner, runner.train)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,9 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    # A collective that waits longer than this (a peer died or hangs) raises
+    # instead of blocking the other processes forever; seconds.
+    dist_cfg=dict(backend='nccl', timeout=1800))
 
 # Add dict(type='TensorboardVisBackend') to log to TensorBoard too.
 vis_backends = [dict(type='LocalVisBackend')]

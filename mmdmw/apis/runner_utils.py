@@ -2,12 +2,22 @@
 they report a failed run."""
 import os.path as osp
 import sys
-from typing import Callable, Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Sequence
 
 from mmengine.config import Config
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.model import is_model_wrapper
+from mmengine.runner import CheckpointLoader, Runner, find_latest_checkpoint
+from torch import nn
 
 from ..compat import adapt_cfg_for_cpu_distributed
+from ..datasets.mot_files import MOTFormatError
+from .config_errors import explain_build_error
+from .inference import (WRAPPER_PREFIX, CheckpointMismatchError,
+                        state_dict_mismatches)
+
+#: Errors whose message says all a user needs: shown without a traceback.
+INPUT_ERRORS = (MOTFormatError, CheckpointMismatchError, FileNotFoundError)
 
 
 def prepare_train_cfg(cfg: Config,
@@ -90,6 +100,35 @@ def set_evaluators(cfg: Config,
     return cfg
 
 
+def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
+    """Refuse a checkpoint trained with another config.
+
+    MMEngine's ``load_checkpoint`` only warns about keys it cannot load, and
+    testing then goes on with random weights.
+
+    Args:
+        model (nn.Module): The model built from the config (maybe wrapped).
+        checkpoint (str): The ``.pth`` file.
+
+    Raises:
+        CheckpointMismatchError: Naming the missing, unexpected and
+            resized keys.
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    state = {
+        k[len(WRAPPER_PREFIX):] if k.startswith(WRAPPER_PREFIX) else k: v
+        for k, v in state.items()
+    }
+    problems = state_dict_mismatches(model.state_dict(), state)
+    if problems:
+        raise CheckpointMismatchError(
+            f'{checkpoint} does not fit the model of this config (was it '
+            'trained with another one?):\n' + '\n'.join(problems))
+
+
 def run_guarded(runner: Runner, run: Callable[[], object]) -> object:
     """Run ``runner.train`` / ``runner.test``; on a diverged loss, say where
     it happened and which checkpoint to resume from, then exit with 1."""
@@ -97,8 +136,46 @@ def run_guarded(runner: Runner, run: Callable[[], object]) -> object:
         return run()
     except FloatingPointError as err:
         latest = find_latest_checkpoint(runner.work_dir)
+        epoch, iteration = runner.epoch + 1, runner.iter + 1  # 1-based
         runner.logger.error(
-            f'stopped at epoch {runner.epoch + 1}, iteration {runner.iter + 1}:'
-            f' {err}\nlast good checkpoint: {latest or "none yet"}; resume '
-            'with: tools/train.py CONFIG --resume')
+            f'stopped at epoch {epoch}, iteration {iteration}: {err}\n'
+            f'last good checkpoint: {latest or "none yet"}; resume with: '
+            'tools/train.py CONFIG --resume')
         sys.exit(1)
+
+
+@contextmanager
+def exit_on_input_error(cfg: Config) -> Iterator[None]:
+    """Report a bad config, dataset or checkpoint in one message and exit 1.
+
+    Covers the errors of :data:`INPUT_ERRORS` and the config mistakes that
+    :func:`explain_build_error` recognises (unknown type, unknown or missing
+    argument). Anything else propagates with its traceback.
+
+    Args:
+        cfg (Config): The config being run, to locate config mistakes.
+    """
+    try:
+        yield
+    except (KeyError, TypeError) as err:
+        message = explain_build_error(cfg, err)
+        if message is None:
+            raise
+        _exit_with(message)
+    except INPUT_ERRORS as err:
+        _exit_with(original_message(err))
+
+
+def original_message(err: BaseException) -> str:
+    """The message of ``err``; for an error re-raised from a DataLoader
+    worker, the worker's message without the traceback around it."""
+    text = str(err)
+    marker = f'{type(err).__name__}: '
+    if text.startswith('Caught ') and marker in text:
+        return text.rsplit(marker, 1)[1].strip()
+    return text
+
+
+def _exit_with(message: str) -> None:
+    """Print ``error: message`` to stderr and exit with status 1."""
+    raise SystemExit(f'error: {message}')

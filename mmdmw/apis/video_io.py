@@ -13,7 +13,8 @@ import numpy as np
 from mmengine.structures import InstanceData
 
 from mmdmw.datasets.mot_files import (DEFAULT_FRAME_RATE, IMAGE_EXTS,
-                                      SEQINFO_FILE, MOTFormatError,
+                                      SEQINFO_FILE, CorruptImageError,
+                                      MOTFormatError,
                                       list_images, read_seqinfo)
 from mmdmw.evaluation.trackeval_utils import instances_to_mot_rows
 from mmdmw.visualization.track_drawing import draw_tracks
@@ -51,13 +52,15 @@ def iter_frames(source: str) -> Iterator[np.ndarray]:
 def _iter_folder(folder: str) -> Iterator[np.ndarray]:
     names = list_images(folder)
     if not names:
-        raise FileNotFoundError(f'{folder} holds no image ({IMAGE_EXTS})')
+        raise FileNotFoundError(
+            f'{folder} holds no image (' + ', '.join(IMAGE_EXTS) + ')')
     for name in names:
         path = osp.join(folder, name)
         frame = cv2.imread(path, cv2.IMREAD_COLOR)
         if frame is None:
-            raise ValueError(f'{path} cannot be decoded as an image (corrupt '
-                             'or not an image); remove or replace it')
+            raise CorruptImageError(
+                f'{path} cannot be decoded as an image (corrupt '
+                'or not an image); remove or replace it')
         yield frame
 
 
@@ -66,8 +69,10 @@ def _iter_video(path: str) -> Iterator[np.ndarray]:
     try:
         ok, frame = cap.read() if cap.isOpened() else (False, None)
         if not ok:
-            raise ValueError(f'{path} cannot be read as a video by OpenCV '
-                             '(unknown codec or not a video)')
+            raise CorruptImageError(
+                f'{path} cannot be read as a video by OpenCV (unknown codec '
+                'or not a video); convert it, e.g. to H.264 MP4, or extract '
+                'its frames to a folder')
         while ok:
             yield frame
             ok, frame = cap.read()

@@ -25,7 +25,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .mot_files import list_images, read_mot_gt, read_seqinfo
+from .mot_files import (CorruptImageError, image_problem, list_images,
+                        read_mot_gt, read_seqinfo)
 
 MOT_CLASSES = ('pedestrian', 'person_on_vehicle', 'car', 'bicycle',
                'motorbike', 'non_mot_vehicle', 'static_person', 'distractor',
@@ -40,6 +41,7 @@ SPLIT_SOURCES = {
     'test': 'test'
 }
 GT_FILE = osp.join('gt', 'gt.txt')
+MAX_BAD_FRAMES_SHOWN = 20  # in the error of check_images
 COL_FRAME, COL_ID, COL_BOX, COL_CONF, COL_CLASS, COL_VIS = 0, 1, 2, 6, 7, 8
 
 
@@ -48,6 +50,7 @@ def convert_mot_to_coco(
     out_dir: str,
     splits: Sequence[str] = ('train', 'half-train', 'half-val'),
     progress: bool = True,
+    check_images: bool = False,
 ) -> Dict[str, str]:
     """Write ``out_dir/{split}_cocoformat.json`` for each split.
 
@@ -59,20 +62,29 @@ def convert_mot_to_coco(
             ``half-val`` (halves of the train sequences) and ``test`` (the
             ``test/`` folder; ground truth only where ``gt/gt.txt`` exists).
         progress (bool): Show a progress bar over sequences. Defaults to True.
+        check_images (bool): Before writing anything, decode every frame
+            and look for truncated JPEGs (slow: minutes for MOT17).
+            Defaults to False.
 
     Returns:
         dict[str, str]: Split name to the JSON path written. Image
         ``file_name`` values are relative to the split's folder, e.g.
         ``data_prefix=dict(img_path='train')``.
+
+    Raises:
+        CorruptImageError: With ``check_images``, listing the bad frames.
     """
     unknown = set(splits) - set(SPLIT_SOURCES)
     if unknown:
         raise ValueError(f'unknown splits {sorted(unknown)}; choose from '
                          f'{list(SPLIT_SOURCES)}.')
+    folders = {split: find_split_folder(data_root, split) for split in splits}
+    if check_images:
+        check_frames(sorted(set(folders.values())), progress)
     os.makedirs(out_dir, exist_ok=True)
     outputs = {}
     for split in splits:
-        folder = find_split_folder(data_root, split)
+        folder = folders[split]
         coco = convert_split(folder, split, progress)
         out_file = osp.join(out_dir, f'{split}_cocoformat.json')
         with open(out_file, 'w') as f:
@@ -103,6 +115,32 @@ def find_split_folder(data_root: str, split: str) -> str:
         f'no MOTChallenge sequences in {source} or {data_root}; expected '
         f'{source}/SEQ/img1/000001.jpg (or {data_root}/SEQ/img1/...) with '
         'SEQ/seqinfo.ini and SEQ/gt/gt.txt.')
+
+
+def check_frames(folders: Sequence[str], progress: bool = True) -> None:
+    """Decode every frame of every sequence in ``folders``.
+
+    Raises:
+        CorruptImageError: Naming each frame that is empty, truncated or
+            cannot be decoded (up to ``MAX_BAD_FRAMES_SHOWN``).
+    """
+    seq_dirs = [seq for folder in folders for seq in find_sequences(folder)]
+    bad = []
+    for seq_dir in tqdm(seq_dirs, desc='check images', disable=not progress):
+        info = read_seqinfo(seq_dir)
+        img_dir = osp.join(seq_dir, info['imDir'])
+        for name in _frame_files(seq_dir, info).values():
+            problem = image_problem(osp.join(img_dir, name))
+            if problem:
+                bad.append(f'  {osp.join(img_dir, name)}: {problem}')
+    if bad:
+        more = len(bad) - MAX_BAD_FRAMES_SHOWN
+        tail = [f'  ... and {more} more'] if more > 0 else []
+        raise CorruptImageError(
+            f'{len(bad)} frames cannot be used:\n' +
+            '\n'.join(bad[:MAX_BAD_FRAMES_SHOWN] + tail) +
+            '\nRe-extract or replace them (a copy of the previous frame '
+            'will do), then run the converter again.')
 
 
 def split_frames(num_frames: int, split: str) -> range:

@@ -33,8 +33,17 @@ _SEQINFO_INT_KEYS = ('frameRate', 'seqLength', 'imWidth', 'imHeight')
 _SEQINFO_STR_KEYS = ('name', 'imDir', 'imExt')
 
 
+JPEG_EXTS = ('.jpg', '.jpeg')
+JPEG_END_MARKER = b'\xff\xd9'  # EOI; cannot occur inside entropy-coded data
+JPEG_TAIL_BYTES = 1024  # the marker is looked for this close to the end
+
+
 class MOTFormatError(ValueError):
     """A MOTChallenge file that cannot be read as its format requires."""
+
+
+class CorruptImageError(MOTFormatError):
+    """A frame that exists but cannot be decoded, or is truncated."""
 
 
 def read_seqinfo(seq_dir: str) -> Dict[str, Union[str, int]]:
@@ -87,6 +96,38 @@ def list_images(img_dir: str) -> List[str]:
     return sorted(
         name for name in os.listdir(img_dir)
         if osp.splitext(name)[1].lower() in IMAGE_EXTS)
+
+
+def image_problem(path: str, decode: bool = True) -> Optional[str]:
+    """Say what is wrong with an image file, if anything.
+
+    A JPEG is truncated when its end marker is missing; OpenCV would decode
+    such a file without an error, greying out the lost part.
+
+    Args:
+        path (str): The image file.
+        decode (bool): Also decode it with OpenCV (slow for long videos).
+            Defaults to True.
+
+    Returns:
+        str | None: ``'missing'``, ``'empty'``, ``'truncated ...'`` or
+        ``'cannot be decoded ...'``; None for a good image.
+    """
+    if not osp.isfile(path):
+        return 'missing'
+    size = osp.getsize(path)
+    if size == 0:
+        return 'empty'
+    if osp.splitext(path)[1].lower() in JPEG_EXTS:
+        with open(path, 'rb') as f:
+            f.seek(max(0, size - JPEG_TAIL_BYTES))
+            if JPEG_END_MARKER not in f.read():
+                return 'truncated (the JPEG end marker is missing)'
+    if decode:
+        import cv2  # only needed here
+        if cv2.imread(path, cv2.IMREAD_UNCHANGED) is None:
+            return 'cannot be decoded (corrupt or not an image)'
+    return None
 
 
 def _derive_seqinfo(seq_dir: str) -> Dict[str, Union[str, int]]:

@@ -100,11 +100,15 @@ def test_track_and_evaluate(trained, data_root, tmp_path):
     out = run_tool(sys.executable, 'tools/test.py', CONFIG,
                    osp.join(trained, 'epoch_1.pth'), '--eval', 'track',
                    '--out', out_dir, '--work-dir', str(tmp_path / 'test'),
+                   '--show-dir', str(tmp_path / 'show'),
                    *cfg_options(data_root, epochs=1))
     for name in ('HOTA', 'DetA', 'AssA', 'LocA', 'MOTA', 'MOTP', 'IDF1',
                  'IDSW', 'MT', 'ML'):
         assert f'motchallenge-metric/{name}:' in out, name
     assert sorted(os.listdir(out_dir)) == ['SYN-01.txt', 'SYN-02.txt']
+    # --show-dir renders every tracked frame, ground truth beside it.
+    shown = [f for _, _, files in os.walk(tmp_path / 'show') for f in files]
+    assert len(shown) == 2 * (FRAMES - FRAMES // 2 - 1)
     with open(osp.join(out_dir, 'SYN-01.txt')) as f:
         for line in f:
             fields = line.strip().split(',')

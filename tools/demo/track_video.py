@@ -12,6 +12,9 @@ is flushed after every frame.
 """
 import argparse
 
+from mmengine.config import Config
+
+from mmdmw.apis import exit_on_input_error
 from mmdmw.apis.inference import init_tracker, run_demo
 
 
@@ -39,9 +42,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    model = init_tracker(args.config, args.checkpoint, args.device)
-    num = run_demo(model, args.input, args.out_video, args.out_txt,
-                   score_thr=args.score_thr, fps=args.fps)
+    cfg = Config.fromfile(args.config)
+    with exit_on_input_error(cfg):
+        model = init_tracker(cfg, args.checkpoint, args.device)
+        num = run_demo(model, args.input, args.out_video, args.out_txt,
+                       score_thr=args.score_thr, fps=args.fps)
     written = ', '.join(p for p in (args.out_video, args.out_txt) if p)
     print(f'tracked {num} frames -> {written}')
 

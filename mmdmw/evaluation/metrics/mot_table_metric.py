@@ -1,13 +1,13 @@
 """MOTChallenge evaluation with the full metric set and a readable table."""
-import os
 import os.path as osp
-import shutil
 from typing import Dict, Optional
 
 import numpy as np
 from mmdet.evaluation.metrics import MOTChallengeMetric
 from mmdet.registry import METRICS
 from mmengine.logging import MMLogger
+
+from mmdmw.utils.atomic_io import atomic_copy
 
 try:
     import trackeval
@@ -42,7 +42,9 @@ class MOTTableMetric(MOTChallengeMetric):
     Scores are percentages (0-100) as on the MOTChallenge website; counts are
     whole numbers. The results are logged as a table. With
     ``submission_dir`` the per-sequence result files (``SEQ.txt``,
-    original-image coordinates) are copied there, ready to upload.
+    original-image coordinates) are written there, ready to upload, each as
+    soon as its sequence is tracked and atomically, so a run killed midway
+    leaves the finished sequences complete and no half-written file.
 
     Args:
         submission_dir (str, optional): Where to write ``SEQ.txt`` files.
@@ -53,10 +55,14 @@ class MOTTableMetric(MOTChallengeMetric):
         super().__init__(**kwargs)
         self.submission_dir = submission_dir
 
+    def _save_one_video_gts_preds(self, seq: str) -> None:
+        """Save a finished sequence, and publish its ``SEQ.txt`` at once."""
+        super()._save_one_video_gts_preds(seq)
+        if self.submission_dir:
+            self.write_sequence(seq, self.submission_dir)
+
     def compute_metrics(self, results: list = None) -> Dict[str, float]:
         """Score the saved sequences with TrackEval."""
-        if self.submission_dir:
-            self.write_submission(self.submission_dir)
         if self.format_only:
             return dict()
         eval_config = trackeval.Evaluator.get_default_eval_config()
@@ -84,12 +90,10 @@ class MOTTableMetric(MOTChallengeMetric):
         MMLogger.get_current_instance().info('\n' + format_table(scores))
         return scores
 
-    def write_submission(self, out_dir: str) -> None:
-        """Copy the MOTChallenge result files (``SEQ.txt``) to ``out_dir``."""
-        os.makedirs(out_dir, exist_ok=True)
-        for name in os.listdir(self.pred_dir):
-            if name.endswith('.txt') and name != 'videoseq.txt':
-                shutil.copy(osp.join(self.pred_dir, name), out_dir)
+    def write_sequence(self, seq: str, out_dir: str) -> None:
+        """Copy one sequence's MOTChallenge result file to ``out_dir``."""
+        atomic_copy(osp.join(self.pred_dir, f'{seq}.txt'),
+                    osp.join(out_dir, f'{seq}.txt'))
 
 
 def summarise(combined: dict) -> Dict[str, float]:

@@ -118,15 +118,37 @@ class CoordConv(nn.Conv2d):
             dtype=dtype)
         self.conv_in_channels = in_channels + NUM_COORD_CHANNELS
         self.in_channels = in_channels
+        self._coord_cache: tuple = (None, None)  # (key, coordinate term)
 
     def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Optional[Tensor]) -> Tensor:
         # Overridden rather than ``forward``: nn.Conv2d.forward calls it, and
         # so does mmcv's ConvModule efficient_conv_bn_eval path (with fused
         # weights), so the coordinates are added on every path.
-        # (N, C, H, W) -> (N, C + 2, H, W)
-        input = torch.cat((input, coord_channels(input)), dim=1)
-        return super()._conv_forward(input, weight, bias)
+        # conv(cat(x, xy), W) = conv(x, W[:, :C]) + conv(xy, W[:, C:]): the
+        # same sum without widening the big conv (CPU kernels pad channels to
+        # blocks, so C + 2 inputs cost far more than 2 / C extra).
+        c = self.in_channels
+        features = super()._conv_forward(input, weight[:, :c], bias)
+        return features + self._coord_term(input, weight[:, c:])
+
+    def _coord_term(self, input: Tensor, coord_weight: Tensor) -> Tensor:
+        """The coordinates' share of the output, (1, out, H', W').
+
+        It depends on the map size and the weights only, so at inference it
+        is computed once per size and reused until the weights change.
+        """
+        key = (tuple(input.shape[-2:]), input.device, input.dtype,
+               coord_weight.data_ptr(), coord_weight._version)
+        cacheable = not (torch.is_grad_enabled()
+                         and coord_weight.requires_grad)
+        if cacheable and self._coord_cache[0] == key:
+            return self._coord_cache[1]
+        coords = coord_channels(input[:1])  # (1, 2, H, W)
+        term = super()._conv_forward(coords, coord_weight, None)
+        if cacheable:
+            self._coord_cache = (key, term)
+        return term
 
     def extra_repr(self) -> str:
         return (super().extra_repr() +

@@ -3,6 +3,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 
 from mmdmw.models.layers.coord_conv import CoordConv, coord_channels
@@ -145,3 +146,24 @@ def test_init_cfg_matching_conv2d_applies():
     head = Head()
     head.init_weights()
     assert torch.all(head.conv.weight == 0.5)
+
+
+def _concat_reference(conv, x):
+    """The definition: one conv over the input with x, y concatenated."""
+    return F.conv2d(torch.cat([x, coord_channels(x)], dim=1), conv.weight,
+                    conv.bias, conv.stride, conv.padding, conv.dilation)
+
+
+def test_split_conv_equals_concatenation_and_cache_follows_weights():
+    torch.manual_seed(0)
+    conv = CoordConv(5, 4, 3, padding=1)
+    x = torch.randn(2, 5, 7, 9)
+    assert torch.allclose(conv(x), _concat_reference(conv, x), atol=1e-5)
+    with torch.no_grad():
+        first = conv(x)
+        assert torch.allclose(conv(x), first)  # cached coordinate term
+        conv.weight[:, -1] += 1.0  # an optimizer step changes the weights
+        assert torch.allclose(conv(x), _concat_reference(conv, x), atol=1e-5)
+        other = torch.randn(1, 5, 4, 6)  # another map size
+        assert torch.allclose(conv(other), _concat_reference(conv, other),
+                              atol=1e-5)

@@ -1,0 +1,41 @@
+"""Every benchmark runs in ``--quick`` mode and prints its table.
+
+Only that the script works is checked, never its timings (a shared CI
+machine makes them meaningless as a pass/fail criterion).
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: Seconds a quick run may take (they take ~5-15 s on 2 cores).
+TIMEOUT = 180
+
+#: Script -> the header of the table it must print (any one of them).
+HEADERS = {
+    'train_overhead.py':
+    ['| config | batch (pairs x frames x WxH) | rounds | mode |'],
+    'inference_speed.py': ['| config | WxH | variant | ms/frame (median) |'],
+    'tracker_scaling.py':
+    ['| people | nodes/frame | ours ms | ByteTracker ms | SORTTracker ms |'],
+    # without the shared TUD-Campus sequence the script says it skipped
+    'tracking_quality.py':
+    ['| jitter | drop | false/frame | true scores | ours |', 'skipped: '],
+}
+
+
+@pytest.mark.parametrize('script', sorted(HEADERS))
+def test_benchmark_quick(script):
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', script), '--quick'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'machine: cpu ' in proc.stdout
+    assert any(h in proc.stdout for h in HEADERS[script]), proc.stdout
