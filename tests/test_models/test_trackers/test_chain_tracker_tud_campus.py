@@ -17,9 +17,11 @@ from mmdmw.models.trackers import ChainTracker
 SEQ_DIR = '/work/shared/data/TUD-Campus'
 GT_FILE = os.path.join(SEQ_DIR, 'gt', 'gt.txt')
 SEQ_LENGTH = 71  # seqinfo.ini
-# percent; 93.3 at seed 0. Over seeds 0-29 the mean is 90.1 (78.8-96.5): on
-# 8 identities one ID switch moves IDF1 by several points
+# percent, the mean over SEEDS noise draws: one draw is too fragile a
+# measure, since on 8 identities a single ID switch moves IDF1 by several
+# points (seeds 0-7 gave 93.3 88.2 96.5 93.5 95.3 94.6 84.4 83.8, mean 91.2)
 MIN_IDF1 = 90.0
+SEEDS = range(8)
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +76,9 @@ def test_gt_pairs_without_noise(gt_rows):
 
 
 def test_chain_tracker_idf1_on_tud_campus(gt_rows):
-    frames = gt_pairs_per_frame(gt_rows, jitter=0.05, drop=0.1, seed=0)
-    pred = track_sequence(ChainTracker(), frames)
-    metrics = evaluate_mot(gt_rows, pred, SEQ_LENGTH)
-    assert metrics['IDF1'] > MIN_IDF1, metrics
+    idf1 = []
+    for seed in SEEDS:
+        frames = gt_pairs_per_frame(gt_rows, jitter=0.05, drop=0.1, seed=seed)
+        pred = track_sequence(ChainTracker(), frames)
+        idf1.append(evaluate_mot(gt_rows, pred, SEQ_LENGTH)['IDF1'])
+    assert np.mean(idf1) > MIN_IDF1, idf1
