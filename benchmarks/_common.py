@@ -29,8 +29,10 @@ import torch  # noqa: E402
 
 #: Where ``python benchmarks/NAME.py`` finds the repository (configs, data).
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: Read-only real sequence shared between the engineers (MOT15 layout).
-TUD_CAMPUS = '/work/shared/data/TUD-Campus'
+#: Read-only real sequence (MOT15 layout) in the shared/ folder beside the
+#: repository; never copied into it.
+TUD_CAMPUS = os.path.join(os.path.dirname(REPO_ROOT), 'shared', 'data',
+                          'TUD-Campus')
 #: Quartiles: ``statistics.quantiles(n=QUARTILES)`` gives Q1, Q2, Q3.
 QUARTILES = 4
 #: Seconds -> milliseconds / microseconds.

@@ -14,15 +14,15 @@ import os
 import os.path as osp
 import re
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from _tools import (METRICS, data_root_options, ensure_synthetic_data,
+                    parse_metrics, run)
+
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
-METRICS = ('HOTA', 'MOTA', 'IDF1', 'IDSW')
 
 
 class Variant(NamedTuple):
@@ -68,37 +68,7 @@ def cfg_options(variant: Variant, seed: int, epochs: int,
         f'{int(epochs * 0.9)}]',
         'default_hooks.checkpoint.save_best=None',
         'default_hooks.checkpoint.max_keep_ckpts=1',
-    ] + [f'{loader}.dataset.data_root={data_root}/'
-         for loader in ('train_dataloader', 'val_dataloader',
-                        'test_dataloader')]
-
-
-def run(cmd: List[str], log_file: str, threads: int) -> str:
-    """Run a tool on ``threads`` threads, keep its output in ``log_file``,
-    fail loudly."""
-    env = {
-        **os.environ, 'MPLBACKEND': 'Agg',
-        'OMP_NUM_THREADS': str(threads),
-        'MKL_NUM_THREADS': str(threads)
-    }
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                          text=True)
-    with open(log_file, 'w') as f:
-        f.write(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{" ".join(cmd)} failed; see {log_file}')
-    return proc.stdout + proc.stderr
-
-
-def parse_metrics(output: str) -> Dict[str, float]:
-    """Read the metrics from tools/test.py's ``Epoch(test)`` line."""
-    found = {}
-    for name in METRICS:
-        match = re.search(rf'motchallenge-metric/{name}: (-?[0-9.]+)', output)
-        if match is None:
-            raise ValueError(f'{name} not in the test output')
-        found[name] = float(match.group(1))
-    return found
+    ] + data_root_options(data_root)
 
 
 def train_and_score(variant: Variant, seed: int, epochs: int,
@@ -142,18 +112,6 @@ def table(results: Dict[str, List[Dict[str, float]]]) -> str:
     return '\n'.join(lines)
 
 
-def ensure_data(data_root: str, frames: int, num_train: int) -> None:
-    """Generate and convert the synthetic set unless it is there."""
-    if osp.isfile(osp.join(data_root, 'annotations',
-                           'half-val_cocoformat.json')):
-        return
-    subprocess.run([
-        sys.executable, 'tools/misc/make_synthetic_mot.py', data_root,
-        '--num-train', str(num_train), '--num-test', '1', '--frames',
-        str(frames)
-    ], cwd=ROOT, check=True)
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, default=3)
@@ -180,9 +138,9 @@ def main() -> None:
     if args.quick:
         variants, seeds, epochs = VARIANTS[2:4], range(1), 1
         data_root = osp.abspath(osp.join(args.work_root, 'quick_data'))
-        ensure_data(data_root, frames=10, num_train=1)
+        ensure_synthetic_data(data_root, frames=10, num_train=1)
     else:
-        ensure_data(data_root, frames=60, num_train=4)
+        ensure_synthetic_data(data_root, frames=60, num_train=4)
     os.makedirs(args.work_root, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     jobs = [(v, seed) for v in variants for seed in seeds]

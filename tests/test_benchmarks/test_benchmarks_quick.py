@@ -39,3 +39,28 @@ def test_benchmark_quick(script):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'machine: cpu ' in proc.stdout
     assert any(h in proc.stdout for h in HEADERS[script]), proc.stdout
+
+
+#: Benchmarks that train: script -> the header of their results table.
+TRAINING = {
+    'ablation.py': '| table | weighting | PSO | HOTA | MOTA | IDF1 | IDSW |',
+    'pretrained_backbone.py': '| backbone init | test set | HOTA | MOTA |',
+}
+#: A quick training benchmark trains for one epoch on one tiny video.
+TRAINING_TIMEOUT = 900
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('script', sorted(TRAINING))
+def test_training_benchmark_quick(script, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', script), '--quick',
+         '--work-root', str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TRAINING_TIMEOUT,
+        env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    skipped = 'is absent: nothing to compare' in proc.stdout
+    assert skipped or TRAINING[script] in proc.stdout, proc.stdout

@@ -14,7 +14,9 @@ from mmdmw.evaluation.trackeval_utils import (evaluate_mot,
                                               instances_to_mot_rows)
 from mmdmw.models.trackers import ChainTracker
 
-SEQ_DIR = '/work/shared/data/TUD-Campus'
+# shared/ lies beside the repository (the session's and CI's layout)
+SEQ_DIR = os.path.join(os.path.dirname(__file__), *['..'] * 4, 'shared',
+                       'data', 'TUD-Campus')
 GT_FILE = os.path.join(SEQ_DIR, 'gt', 'gt.txt')
 SEQ_LENGTH = 71  # seqinfo.ini
 # percent, the mean over SEEDS noise draws: one draw is too fragile a
