@@ -27,6 +27,7 @@ def run(cmd: List[str], log_file: str, threads: int = 0) -> str:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True)
+    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
     with open(log_file, 'w') as f:
         f.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:

@@ -30,12 +30,12 @@ TUD = 'TUD-Campus'
 METRICS = ('HOTA', 'MOTA', 'IDF1', 'IDSW', 'FP', 'FN')
 
 
-def ensure_weights() -> None:
+def ensure_weights(log_dir: str) -> None:
     """Convert the packaged ImageNet weights unless done already."""
     if not osp.isfile(osp.join(ROOT, WEIGHTS)):
         run([sys.executable,
              'tools/model_converters/mobilenetv2_deepsort_to_mmdet.py',
-             WEIGHTS], osp.join(ROOT, 'work_dirs', 'convert_weights.log'))
+             WEIGHTS], osp.join(log_dir, 'convert_weights.log'))
 
 
 def tud_annotations(out_dir: str) -> str:
@@ -119,7 +119,7 @@ def main() -> None:
         ensure_synthetic_data(data_root, frames=10, num_train=1)
     else:
         ensure_synthetic_data(data_root, frames=60, num_train=4)
-    ensure_weights()
+    ensure_weights(work_root)
     tud_ann = tud_annotations(osp.join(work_root, 'tud_annotations'))
     start = time.time()
     results = {
