@@ -14,7 +14,7 @@ Coordinates: channel 0 holds x, which varies along the width,
 of length 1 has the single value 0, the centre of [-1, 1] (its one pixel
 spans the whole axis), which also avoids the division by ``W - 1 = 0``.
 """
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from mmdet.registry import MODELS
@@ -23,6 +23,8 @@ from torch import Tensor, nn
 from torch.nn.common_types import _size_2_t
 
 NUM_COORD_CHANNELS = 2
+# Coordinate terms kept at inference: one per map size (FPN level).
+MAX_CACHED_SIZES = 16
 
 
 def _axis_coords(length: int, like: Tensor) -> Tensor:
@@ -118,7 +120,8 @@ class CoordConv(nn.Conv2d):
             dtype=dtype)
         self.conv_in_channels = in_channels + NUM_COORD_CHANNELS
         self.in_channels = in_channels
-        self._coord_cache: tuple = (None, None)  # (key, coordinate term)
+        self._split_cache: tuple = (None, None)  # (key, weight parts)
+        self._coord_cache: dict = {}  # map size -> coordinate term
 
     def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Optional[Tensor]) -> Tensor:
@@ -128,26 +131,48 @@ class CoordConv(nn.Conv2d):
         # conv(cat(x, xy), W) = conv(x, W[:, :C]) + conv(xy, W[:, C:]): the
         # same sum without widening the big conv (CPU kernels pad channels to
         # blocks, so C + 2 inputs cost far more than 2 / C extra).
+        feature_weight, coord_weight = self._split(weight)
+        features = super()._conv_forward(input, feature_weight, bias)
+        return features + self._coord_term(input, coord_weight)
+
+    def _split(self, weight: Tensor) -> Tuple[Tensor, Tensor]:
+        """The weight's input-feature and coordinate parts, contiguous.
+
+        At inference (no gradient) the copies are kept until the weights
+        change, so a frame costs one plain conv plus one addition.
+        """
+        key = (weight.data_ptr(), weight._version, weight.device,
+               weight.dtype)
+        if self._cacheable(weight) and self._split_cache[0] == key:
+            return self._split_cache[1]
         c = self.in_channels
-        features = super()._conv_forward(input, weight[:, :c], bias)
-        return features + self._coord_term(input, weight[:, c:])
+        parts = (weight[:, :c].contiguous(), weight[:, c:].contiguous())
+        if self._cacheable(weight):
+            self._split_cache = (key, parts)
+            self._coord_cache = {}  # new weights, new terms
+        return parts
+
+    @staticmethod
+    def _cacheable(weight: Tensor) -> bool:
+        return not (torch.is_grad_enabled() and weight.requires_grad)
 
     def _coord_term(self, input: Tensor, coord_weight: Tensor) -> Tensor:
         """The coordinates' share of the output, (1, out, H', W').
 
         It depends on the map size and the weights only, so at inference it
-        is computed once per size and reused until the weights change.
+        is computed once per size (one per FPN level) and reused until the
+        weights change.
         """
-        key = (tuple(input.shape[-2:]), input.device, input.dtype,
-               coord_weight.data_ptr(), coord_weight._version)
-        cacheable = not (torch.is_grad_enabled()
-                         and coord_weight.requires_grad)
-        if cacheable and self._coord_cache[0] == key:
-            return self._coord_cache[1]
+        key = (tuple(input.shape[-2:]), input.device, input.dtype)
+        cacheable = self._cacheable(coord_weight)
+        if cacheable and key in self._coord_cache:
+            return self._coord_cache[key]
         coords = coord_channels(input[:1])  # (1, 2, H, W)
         term = super()._conv_forward(coords, coord_weight, None)
         if cacheable:
-            self._coord_cache = (key, term)
+            if len(self._coord_cache) >= MAX_CACHED_SIZES:
+                self._coord_cache.clear()  # e.g. a stream of image sizes
+            self._coord_cache[key] = term
         return term
 
     def extra_repr(self) -> str:
