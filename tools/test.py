@@ -6,14 +6,13 @@
                                                        # processes
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmdmw.apis import (check_checkpoint_fits, exit_on_input_error,
-                        prepare_test_cfg, run_guarded, set_evaluators)
+from mmdmw.apis import (add_runner_args, check_checkpoint_fits,
+                        exit_on_input_error, load_cfg, prepare_test_cfg,
+                        run_guarded, set_evaluators)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,32 +32,13 @@ def parse_args() -> argparse.Namespace:
         'upload')
     parser.add_argument(
         '--show-dir', help='directory where tracked frames are rendered')
-    parser.add_argument('--work-dir', help='where logs and metrics go')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. model.tracker.match_iou_thr=0.4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = load_cfg(args)
     set_evaluators(cfg, args.eval, submission_dir=args.out)
     if args.show_dir:
         hook = cfg.default_hooks.visualization

@@ -1,11 +1,13 @@
 """What ``tools/train.py`` and ``tools/test.py`` do to a config, and how
 they report a failed run."""
+import argparse
+import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional, Sequence
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner, find_latest_checkpoint
 from torch import nn
@@ -18,6 +20,38 @@ from .inference import (WRAPPER_PREFIX, CheckpointMismatchError,
 
 #: Errors whose message says all a user needs: shown without a traceback.
 INPUT_ERRORS = (MOTFormatError, CheckpointMismatchError, FileNotFoundError)
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``tools/train.py`` and ``tools/test.py`` share."""
+    parser.add_argument('--work-dir', help='where logs and outputs go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=2 or '
+        'model.tracker.match_iou_thr=0.4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_cfg(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` with the shared arguments applied: launcher,
+    ``--cfg-options`` and the work dir (``work_dirs/CONFIG_NAME`` unless
+    given)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def prepare_train_cfg(cfg: Config,
