@@ -59,17 +59,35 @@ def init_tracker(config: Union[str, Config],
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        state = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
-        state = state.get('state_dict', state)
-        state = {_strip_prefix(k): v for k, v in state.items()}
-        problems = state_dict_mismatches(model.state_dict(), state)
-        if problems:
-            raise CheckpointMismatchError(
-                f'{checkpoint} does not fit the model of this config (was it '
-                'trained with another one?):\n' + '\n'.join(problems))
-        load_state_dict(model, state, strict=True)
+        load_state_dict(model, fitting_state_dict(model, checkpoint),
+                        strict=True)
     model.cfg = cfg
     return model.to(device).eval()
+
+
+def fitting_state_dict(model: nn.Module, checkpoint: str) -> dict:
+    """Load a checkpoint's weights, refusing those of another config.
+
+    Args:
+        model (nn.Module): The (unwrapped) model built from the config.
+        checkpoint (str): The ``.pth`` file.
+
+    Returns:
+        dict: The state dict, wrapper prefixes stripped.
+
+    Raises:
+        CheckpointMismatchError: Naming the missing, unexpected and resized
+            keys.
+    """
+    state = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
+    state = state.get('state_dict', state)
+    state = {_strip_prefix(k): v for k, v in state.items()}
+    problems = state_dict_mismatches(model.state_dict(), state)
+    if problems:
+        raise CheckpointMismatchError(
+            f'{checkpoint} does not fit the model of this config (was it '
+            'trained with another one?):\n' + '\n'.join(problems))
+    return state
 
 
 def _strip_prefix(key: str) -> str:

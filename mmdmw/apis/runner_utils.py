@@ -9,14 +9,13 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
-from mmengine.runner import CheckpointLoader, Runner, find_latest_checkpoint
+from mmengine.runner import Runner, find_latest_checkpoint
 from torch import nn
 
 from ..compat import adapt_cfg_for_cpu_distributed
 from ..datasets.mot_files import MOTFormatError
 from .config_errors import explain_build_error
-from .inference import (WRAPPER_PREFIX, CheckpointMismatchError,
-                        state_dict_mismatches)
+from .inference import CheckpointMismatchError, fitting_state_dict
 
 #: Errors whose message says all a user needs: shown without a traceback.
 INPUT_ERRORS = (MOTFormatError, CheckpointMismatchError, FileNotFoundError)
@@ -150,17 +149,7 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: str) -> None:
     """
     if is_model_wrapper(model):
         model = model.module
-    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    state = {
-        k[len(WRAPPER_PREFIX):] if k.startswith(WRAPPER_PREFIX) else k: v
-        for k, v in state.items()
-    }
-    problems = state_dict_mismatches(model.state_dict(), state)
-    if problems:
-        raise CheckpointMismatchError(
-            f'{checkpoint} does not fit the model of this config (was it '
-            'trained with another one?):\n' + '\n'.join(problems))
+    fitting_state_dict(model, checkpoint)
 
 
 def run_guarded(runner: Runner, run: Callable[[], object]) -> object:
