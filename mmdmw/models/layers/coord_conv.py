@@ -29,11 +29,12 @@ MAX_CACHED_SIZES = 16
 
 def _axis_coords(length: int, like: Tensor) -> Tensor:
     """Return (length,) coordinates spanning [-1, 1]; 0 when length is 1."""
-    if length == 1:
-        return like.new_zeros(1)
-    # linspace computes both ends exactly: -1 at index 0, +1 at index length-1
-    return torch.linspace(
-        -1., 1., length, device=like.device, dtype=like.dtype)
+    # (2j - (L-1)) / max(L-1, 1): both ends exact (-1, +1), 0 when L is 1.
+    # Tensor ops only, no branch on the size, so an exported graph
+    # (mmdmw.deploy) builds the coordinates from its input's shape.
+    idx = torch.arange(length, device=like.device, dtype=like.dtype)
+    last = idx[-1:]  # L - 1
+    return (2 * idx - last) / last.clamp(min=1)
 
 
 def coord_channels(x: Tensor) -> Tensor:
@@ -154,6 +155,8 @@ class CoordConv(nn.Conv2d):
 
     @staticmethod
     def _cacheable(weight: Tensor) -> bool:
+        if torch.jit.is_tracing() or torch.compiler.is_exporting():
+            return False  # a cached term would be exported as a constant
         return not (torch.is_grad_enabled() and weight.requires_grad)
 
     def _coord_term(self, input: Tensor, coord_weight: Tensor) -> Tensor:
