@@ -8,7 +8,6 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType
@@ -16,6 +15,8 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..task_modules import pair_targets
+from .pair_decoding import (DEFAULT_TEST_CFG, anchors_of, decode_pairs,
+                            flatten_levels)
 
 
 @MODELS.register_module()
@@ -132,14 +133,7 @@ class ChainedRetinaHead(RetinaHead):
             **dict(pos_iou_thr=0.5, neg_iou_thr=0.4),
             **(train_cfg or {})
         }
-        self.test_cfg = {
-            **dict(
-                nms_pre=1000,
-                score_thr=0.05,
-                nms=dict(type='nms', iou_threshold=0.5),
-                max_per_img=100),
-            **(test_cfg or {})
-        }
+        self.test_cfg = {**DEFAULT_TEST_CFG, **(test_cfg or {})}
         self.loss_reid = MODELS.build(loss_reid)
 
     # ------------------------------------------------------------- layers
@@ -199,21 +193,9 @@ class ChainedRetinaHead(RetinaHead):
     # --------------------------------------------------------------- loss
     def anchors_of(self, featmaps: Sequence[Tensor]) -> Tensor:
         """All anchors of an image, (P, 4) x1y1x2y2, level by level."""
-        sizes = [f.shape[-2:] for f in featmaps]
-        return torch.cat(
-            self.prior_generator.grid_priors(sizes, device=featmaps[0].device))
+        return anchors_of(self.prior_generator, featmaps)
 
-    @staticmethod
-    def flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
-        """Join per-level maps into one tensor per image.
-
-        (N, A*K, H, W) per level -> (N, HWA, K) -> (N, P, K).
-        """
-        flat = [
-            m.permute(0, 2, 3, 1).reshape(m.size(0), -1, channels)
-            for m in maps
-        ]
-        return torch.cat(flat, dim=1)
+    flatten_levels = staticmethod(flatten_levels)
 
     def loss_per_sample(self, cls_scores: List[Tensor],
                         bbox_preds: List[Tensor], reid_scores: List[Tensor],
@@ -291,34 +273,6 @@ class ChainedRetinaHead(RetinaHead):
             ``pair_scores`` (K,) presence in the second frame, ``id_scores``
             (K,) ID verification, ``labels`` (K,) zeros.
         """
-        cfg = self.test_cfg
-        anchors = self.anchors_of(cls_scores)
-        cls = self.flatten_levels(cls_scores, 2)[0].sigmoid()  # (P, 2)
-        reg = self.flatten_levels(bbox_preds, 8)[0]  # (P, 8)
-        reid = self.flatten_levels(reid_scores, 1)[0, :, 0].sigmoid()  # (P,)
-
-        scores = cls[:, 0]
-        keep = (scores > cfg['score_thr']).nonzero().squeeze(1)
-        if keep.numel() > cfg['nms_pre']:
-            keep = keep[scores[keep].topk(cfg['nms_pre']).indices]
-        shape = img_meta['img_shape']
-        bboxes = self.bbox_coder.decode(anchors[keep], reg[keep, :4], shape)
-        pair_bboxes = self.bbox_coder.decode(anchors[keep], reg[keep, 4:],
-                                             shape)
-        if keep.numel() == 0:  # mmcv's batched_nms fails on no boxes
-            dets, kept = bboxes.new_zeros(0, 5), keep
-        else:  # soft-NMS lowers scores, so they are read from ``dets``
-            dets, kept = batched_nms(bboxes, scores[keep],
-                                     torch.zeros_like(keep), cfg['nms'])
-        dets, kept = dets[:cfg['max_per_img']], kept[:cfg['max_per_img']]
-        if rescale:
-            factor = bboxes.new_tensor(img_meta['scale_factor']).repeat(2)
-            bboxes, pair_bboxes = bboxes / factor, pair_bboxes / factor
-        keep = keep[kept]
-        return InstanceData(
-            bboxes=bboxes[kept],
-            pair_bboxes=pair_bboxes[kept],
-            scores=dets[:, -1],
-            pair_scores=cls[keep, 1],
-            id_scores=reid[keep],
-            labels=torch.zeros_like(keep))
+        return decode_pairs(cls_scores, bbox_preds, reid_scores, img_meta,
+                            self.prior_generator, self.bbox_coder,
+                            self.test_cfg, rescale)
