@@ -13,18 +13,26 @@ follow mmdet 3.x's ``tools/dataset_converters/mot2coco.py``:
   the rest (its ``frame_id`` restarts at 0).
 * ``instance_id`` is unique across the videos of one JSON, 0-based.
 
-One addition: boxes with conf 0 ("do not consider" in MOT16/17/20) get
-``iscrowd=1``, so training treats them as ignored rather than as people.
+Every ground-truth row is kept, with its class (``category_id`` and
+``mot_class_id``), ``mot_conf`` and ``visibility``: conf-0 rows ("do not
+consider" in MOT16/17/20, also marked ``iscrowd=1``) and the person-like
+classes 2 / 7 / 8 / 12 are what training turns into ignore regions and what
+TrackEval's MOT17 preprocessing discounts.
+
+MOT17's detector copies (``SEQ-DPM``, ``SEQ-FRCNN``, ``SEQ-SDP``: the same
+frames and gt) are kept once, the FRCNN one by default (see
+:mod:`mmdmw.datasets.detector_copies`).
 """
 import json
 import os
 import os.path as osp
 import warnings
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
+from .detector_copies import DEFAULT_DETECTOR, select_detector_copies
 from .mot_files import (CorruptImageError, image_problem, list_images,
                         read_mot_gt, read_seqinfo)
 
@@ -51,6 +59,8 @@ def convert_mot_to_coco(
     splits: Sequence[str] = ('train', 'half-train', 'half-val'),
     progress: bool = True,
     check_images: bool = False,
+    detector: str = DEFAULT_DETECTOR,
+    log: Optional[Callable[[str], None]] = print,
 ) -> Dict[str, str]:
     """Write ``out_dir/{split}_cocoformat.json`` for each split.
 
@@ -65,6 +75,12 @@ def convert_mot_to_coco(
         check_images (bool): Before writing anything, decode every frame
             and look for truncated JPEGs (slow: minutes for MOT17).
             Defaults to False.
+        detector (str): Which MOT17 detector copy of each sequence to keep:
+            ``'FRCNN'``, ``'DPM'``, ``'SDP'`` or ``'all'``. Sequences without
+            a detector suffix (MOT15/16/20) are all kept. Defaults to
+            ``'FRCNN'``.
+        log (Callable, optional): Receives the lines saying which copies
+            were kept and why. Defaults to :func:`print`.
 
     Returns:
         dict[str, str]: Split name to the JSON path written. Image
@@ -79,13 +95,19 @@ def convert_mot_to_coco(
         raise ValueError(f'unknown splits {sorted(unknown)}; choose from '
                          f'{list(SPLIT_SOURCES)}.')
     folders = {split: find_split_folder(data_root, split) for split in splits}
+    # One selection per folder: train, half-train and half-val share it.
+    seq_dirs = {
+        folder: select_detector_copies(find_sequences(folder), detector, log)
+        for folder in dict.fromkeys(folders.values())  # in split order
+    }
     if check_images:
-        check_frames(sorted(set(folders.values())), progress)
+        check_frames([d for dirs in seq_dirs.values() for d in dirs],
+                     progress)
     os.makedirs(out_dir, exist_ok=True)
     outputs = {}
     for split in splits:
         folder = folders[split]
-        coco = convert_split(folder, split, progress)
+        coco = convert_split(folder, split, progress, seq_dirs[folder])
         out_file = osp.join(out_dir, f'{split}_cocoformat.json')
         with open(out_file, 'w') as f:
             json.dump(coco, f)
@@ -117,14 +139,13 @@ def find_split_folder(data_root: str, split: str) -> str:
         'SEQ/seqinfo.ini and SEQ/gt/gt.txt.')
 
 
-def check_frames(folders: Sequence[str], progress: bool = True) -> None:
-    """Decode every frame of every sequence in ``folders``.
+def check_frames(seq_dirs: Sequence[str], progress: bool = True) -> None:
+    """Decode every frame of every sequence folder in ``seq_dirs``.
 
     Raises:
         CorruptImageError: Naming each frame that is empty, truncated or
             cannot be decoded (up to ``MAX_BAD_FRAMES_SHOWN``).
     """
-    seq_dirs = [seq for folder in folders for seq in find_sequences(folder)]
     bad = []
     for seq_dir in tqdm(seq_dirs, desc='check images', disable=not progress):
         info = read_seqinfo(seq_dir)
@@ -153,12 +174,17 @@ def split_frames(num_frames: int, split: str) -> range:
     return range(1, num_frames + 1)
 
 
-def convert_split(folder: str, split: str, progress: bool = True) -> dict:
-    """The COCO-video dict of all sequences in ``folder`` for one split."""
+def convert_split(folder: str,
+                  split: str,
+                  progress: bool = True,
+                  seq_dirs: Optional[Sequence[str]] = None) -> dict:
+    """The COCO-video dict of one split: ``seq_dirs`` (default: every
+    sequence in ``folder``)."""
     coco = dict(categories=CATEGORIES, videos=[], images=[], annotations=[])
     instance_ids: Dict[tuple, int] = {}  # (video_id, mot id) -> instance_id
-    for seq_dir in tqdm(find_sequences(folder), desc=split,
-                        disable=not progress):
+    if seq_dirs is None:
+        seq_dirs = find_sequences(folder)
+    for seq_dir in tqdm(seq_dirs, desc=split, disable=not progress):
         gt_path = osp.join(seq_dir, GT_FILE)
         need_gt = split != 'test' or osp.isfile(gt_path)
         _add_sequence(coco, seq_dir, split, need_gt, instance_ids)

@@ -204,3 +204,86 @@ def test_mmdet_loads_and_scores_gt_perfectly(tmp_path, monkeypatch):
     for key in ('HOTA', 'MOTA', 'IDF1'):
         assert results[key] == pytest.approx(1.0)
     assert (results['TP'], results['FP'], results['FN']) == (num_boxes, 0, 0)
+
+
+# MOT17 ships each sequence as three folders with the same frames and gt.
+MOT17_GT = ['1,1,10,5,8,20,1,1,0.8', '1,2,30,5,8,20,0,1,0.1',
+            '2,3,40,6,8,20,0,8,1', '3,4,50,6,8,20,1,12,0.5']
+
+
+@pytest.fixture
+def mot17_layout(tmp_path) -> str:
+    """train: MOT17-02 and MOT17-04, test: MOT17-01, each as -DPM, -FRCNN
+    and -SDP; MOT16-09 (no detector suffix) beside them in train."""
+    for split, seqs in (('train', ('MOT17-02', 'MOT17-04')),
+                        ('test', ('MOT17-01', ))):
+        for seq in seqs:
+            for detector in ('DPM', 'FRCNN', 'SDP'):
+                make_seq(tmp_path / split, f'{seq}-{detector}', MOT17_GT)
+    make_seq(tmp_path / 'train', 'MOT16-09', MOT17_GT)
+    return tmp_path
+
+
+ALL_SPLITS = ('train', 'half-train', 'half-val', 'test')
+
+
+def test_mot17_one_copy_per_sequence(mot17_layout):
+    messages = []
+    coco = convert(mot17_layout, ALL_SPLITS, log=messages.append)
+    for split in ('train', 'half-train', 'half-val'):
+        assert [v['name'] for v in coco[split]['videos']] == [
+            'MOT16-09', 'MOT17-02-FRCNN', 'MOT17-04-FRCNN'], split
+    assert [v['name'] for v in coco['test']['videos']] == ['MOT17-01-FRCNN']
+    # 4 frames per copy: train 3 x 4, half-train 3 x 3, half-val 3 x 1.
+    assert [len(coco[s]['images']) for s in ALL_SPLITS] == [12, 9, 3, 4]
+    # One message per MOT17 sequence (train once, not once per split).
+    assert messages == [
+        f'{seq}: kept {seq}-FRCNN (--detector FRCNN), left out {seq}-DPM, '
+        f'{seq}-SDP (the same frames and gt.txt as the kept copy; '
+        '--detector all keeps them).'
+        for seq in ('MOT17-02', 'MOT17-04', 'MOT17-01')]
+
+
+def test_mot17_keeps_every_gt_row_with_its_fields(mot17_layout):
+    coco = convert(mot17_layout, ('train', ), log=None)['train']
+    video = coco['videos'][1]['id']  # MOT17-02-FRCNN
+    images = {im['id'] for im in coco['images'] if im['video_id'] == video}
+    anns = [a for a in coco['annotations'] if a['image_id'] in images]
+    # conf 0 and the distractor classes 8 / 12 stay, for ignore regions and
+    # TrackEval's preprocessing.
+    assert [(a['mot_instance_id'], a['category_id'], a['mot_class_id'],
+             a['mot_conf'], a['iscrowd'], a['visibility']) for a in anns] == [
+                 (1, 1, 1, 1.0, 0, 0.8), (2, 1, 1, 0.0, 1, 0.1),
+                 (3, 8, 8, 0.0, 1, 1.0), (4, 12, 12, 1.0, 0, 0.5)]
+
+
+@pytest.mark.parametrize('detector, names', [
+    ('SDP', ['MOT16-09', 'MOT17-02-SDP', 'MOT17-04-SDP']),
+    ('all', ['MOT16-09'] + [f'MOT17-{s}-{d}' for s in ('02', '04')
+                            for d in ('DPM', 'FRCNN', 'SDP')]),
+])
+def test_mot17_detector_choice(mot17_layout, detector, names):
+    messages = []
+    coco = convert(mot17_layout, ('half-val', ), detector=detector,
+                   log=messages.append)['half-val']
+    assert [v['name'] for v in coco['videos']] == names
+    if detector == 'all':
+        assert messages[0] == ('MOT17-02: kept all 3 copies (DPM, FRCNN, '
+                               'SDP; --detector all): every frame counts 3 '
+                               'times.')
+
+
+def test_mot17_missing_or_different_copy(tmp_path):
+    # Only DPM and SDP downloaded; SDP's gt differs from DPM's.
+    make_seq(tmp_path / 'train', 'MOT17-05-DPM', MOT17_GT)
+    make_seq(tmp_path / 'train', 'MOT17-05-SDP', MOT17_GT[:1])
+    messages = []
+    coco = convert(tmp_path, log=messages.append)['train']
+    assert [v['name'] for v in coco['videos']] == ['MOT17-05-DPM']
+    assert messages == [
+        'MOT17-05: kept MOT17-05-DPM (no MOT17-05-FRCNN copy), left out '
+        'MOT17-05-SDP (WARNING: frames or gt.txt differ from the kept copy; '
+        '--detector all keeps them).'
+    ]
+    with pytest.raises(ValueError, match='choose one of DPM, FRCNN, SDP, all'):
+        convert(tmp_path, detector='frcnn')

@@ -5,7 +5,11 @@
 dataset_type = 'MOTVideoDataset'
 data_root = 'data/MOT17/'
 img_scale = (1088, 608)  # (w, h)
+resize_ratio_range = (0.8, 1.2)
 backend_args = None
+# The pipelines below are the only copy. A child config that changes
+# img_scale must set the scale-dependent keys again (MMEngine evaluates this
+# file with the img_scale above), as synthetic_mot.py does.
 
 train_pipeline = [
     # Second frame 1-3 frames after the first; the pair reversed with p=0.5.
@@ -20,7 +24,7 @@ train_pipeline = [
             dict(
                 type='RandomResize',
                 scale=img_scale,
-                ratio_range=(0.8, 1.2),
+                ratio_range=resize_ratio_range,
                 keep_ratio=True,
                 clip_object_border=False),
             dict(type='PhotoMetricDistortion'),

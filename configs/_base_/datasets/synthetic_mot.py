@@ -8,42 +8,31 @@ _base_ = './mot17_pair.py'
 data_root = 'data/synthetic_mot/'
 img_scale = (320, 192)  # (w, h), the generator's default size
 
-train_pipeline = [
-    dict(type='PairFrameSample', max_gap=3, reverse_prob=0.5),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadTrackAnnotations'),
-            dict(
-                type='RandomResize',
-                scale=img_scale,
-                ratio_range=(0.9, 1.1),
-                keep_ratio=True,
-                clip_object_border=False),
-            dict(type='PhotoMetricDistortion'),
-            # A crop without people is a valid negative pair (and a None
-            # would stop TransformBroadcaster).
-            dict(
-                type='RandomCrop',
-                crop_size=img_scale[::-1],
-                allow_negative_crop=True,
-                bbox_clip_border=False),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
-    dict(type='PackTrackInputs')
-]
-test_pipeline = [
-    dict(
-        type='TransformBroadcaster',
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=img_scale, keep_ratio=True),
-            dict(type='LoadTrackAnnotations')
-        ]),
-    dict(type='PackTrackInputs')
-]
+resize_ratio_range = (0.9, 1.1)
+
+
+# The pair pipeline is written once, in mot17_pair.py. MMEngine evaluates a
+# base file once, with the base's own img_scale, so the keys that depend on
+# the scale are set again here, found by transform type (not by position).
+# MMEngine drops functions from a config once the file is read.
+def _at_this_scale(pipeline: list) -> list:
+    out = []
+    for transform in pipeline:
+        transform = dict(transform)
+        if 'transforms' in transform:  # TransformBroadcaster
+            transform['transforms'] = _at_this_scale(transform['transforms'])
+        if transform['type'] in ('Resize', 'RandomResize'):
+            transform['scale'] = img_scale
+        if transform['type'] == 'RandomResize':
+            transform['ratio_range'] = resize_ratio_range
+        if transform['type'] == 'RandomCrop':
+            transform['crop_size'] = img_scale[::-1]  # (h, w)
+        out.append(transform)
+    return out
+
+
+train_pipeline = _at_this_scale(_base_.train_pipeline)
+test_pipeline = _at_this_scale(_base_.test_pipeline)
 
 train_dataloader = dict(
     batch_size=4,
