@@ -7,7 +7,6 @@ and ``tools/test.py`` on the loaded config.
 """
 import functools
 import os
-import os.path as osp
 from typing import Any, Callable, List, Set, Tuple
 
 import cv2
@@ -17,18 +16,24 @@ from mmengine.config import Config
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.hooks import checkpoint_hook as checkpoint_hook_module
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import checkpoint as checkpoint_module
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .utils.atomic_io import atomic_open, atomic_write_bytes
+from .utils.safe_checkpoint import load_checkpoint_file, load_url_safe
 
 
 # 1. torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 #    MMEngine's checkpoints hold objects such as ``HistoryBuffer`` in their
 #    message hub, so ``--resume`` fails with "Unsupported global".
-#    Upstream: open-mmlab/mmengine#1655 (fix unmerged). A local checkpoint is
-#    a file the user chose, so it is loaded as MMEngine always did.
-def load_from_local_trusted(filename: str, map_location: Any = None):
-    """Load a local checkpoint file the user chose (``weights_only=False``).
+#    Upstream: open-mmlab/mmengine#1655 (fix unmerged). MMEngine's local and
+#    download loaders are replaced by mmdmw's safe loader
+#    (:mod:`mmdmw.utils.safe_checkpoint`): ``weights_only=True`` with an
+#    allowlist of what MMEngine's checkpoints need; full unpickling only
+#    with ``--trust-checkpoint``.
+def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's local checkpoint loader, safe unless trusted.
 
     Args:
         filename (str): Path of the checkpoint.
@@ -37,18 +42,16 @@ def load_from_local_trusted(filename: str, map_location: Any = None):
     Returns:
         dict: The loaded checkpoint.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'checkpoint {filename} not found; check the path, drop '
-            '--resume / load_from to start from scratch, or make a '
-            'converted backbone first (see tools/model_converters/)')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return load_checkpoint_file(filename, map_location=map_location)
 
 
-def _register_trusted_local_loader() -> None:
+def _register_safe_checkpoint_loaders() -> None:
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_trusted, force=True)
+        prefixes='', loader=load_from_local_safe, force=True)
+    # http(s)://, torchvision://, open-mmlab://, mmcls:// all download with
+    # ``load_url``, i.e. torch.hub's ``load_state_dict_from_url``, whose
+    # ``weights_only`` defaults to False: a downloaded file could run code.
+    checkpoint_module.load_url = load_url_safe
 
 
 # 2. MMEngine's pytorch launcher calls ``torch.cuda.set_device`` even when
@@ -252,9 +255,43 @@ def _patch_track_visualizer() -> None:
             TrackLocalVisualizer._draw_instances)
 
 
+# 7. ``HistoryBuffer.__getstate__`` pickles the class-wide table of
+#    statistics methods with every buffer; protocol 2 writes each method as
+#    ``builtins.getattr(HistoryBuffer, 'mean')``, so every Runner checkpoint
+#    needs ``getattr``, which a safe load must not allow (it reaches any
+#    attribute of anything). Upstream: mmengine 0.10.x
+#    logging/history_buffer.py. A buffer is saved as its data only (arrays
+#    and length); loading re-registers the default methods, and older
+#    checkpoints still load (:func:`~mmdmw.utils.safe_checkpoint.
+#    history_buffer_getattr`). Custom methods are registered at import.
+def _history_buffer_data(self: HistoryBuffer) -> dict:
+    """``HistoryBuffer.__getstate__`` without the statistics methods."""
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+def _history_buffer_restore(setstate: Callable) -> Callable:
+
+    @functools.wraps(setstate)
+    def restore(self: HistoryBuffer, state: dict) -> None:
+        setstate(self, state)
+        self._set_default_statistics()
+
+    return restore
+
+
+def _patch_history_buffer_pickling() -> None:
+    if not hasattr(HistoryBuffer.__setstate__, '__wrapped__'):
+        HistoryBuffer.__getstate__ = _history_buffer_data
+        HistoryBuffer.__setstate__ = _history_buffer_restore(
+            HistoryBuffer.__setstate__)
+
+
 def apply_all() -> None:
     """Apply every import-time mend. Safe to call more than once."""
-    _register_trusted_local_loader()
+    _register_safe_checkpoint_loaders()
+    _patch_history_buffer_pickling()
     _patch_cpu_distributed_launch()
     _patch_atomic_checkpoint_writes()
     _patch_checkpoint_removal_order()

@@ -1,5 +1,7 @@
 """Each upstream mend of mmdmw.compat, tested directly."""
 import os
+import pickle
+import pickletools
 
 import numpy as np
 import torch
@@ -13,12 +15,25 @@ from mmdmw import compat
 
 def test_1_runner_checkpoints_load_under_weights_only_default(tmp_path):
     # A message-hub object as MMEngine's Runner saves it: torch >= 2.6
-    # refuses it with weights_only=True ("Unsupported global").
+    # refuses it with weights_only=True ("Unsupported global"); the safe
+    # loader allows it (tests/test_utils/test_safe_checkpoint.py: the rest).
     path = str(tmp_path / 'epoch_1.pth')
     torch.save({'message_hub': {'loss': HistoryBuffer([1.0, 2.0], [1, 1])}},
                path)
     loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     assert loaded['message_hub']['loss'].mean() == 1.5
+
+
+def test_7_history_buffer_pickles_data_only():
+    buffer = HistoryBuffer([1.0, 2.0], [1, 1])
+    data = pickle.dumps(buffer, protocol=2)
+    names = {arg for op, arg, _ in pickletools.genops(data)
+             if op.name == 'GLOBAL'}
+    assert not any('getattr' in name for name in names), names
+    restored = pickle.loads(data)
+    assert restored.statistics('mean') == 1.5
+    assert sorted(vars(restored)) == ['_count_history', '_log_history',
+                                      'max_length']
 
 
 def test_2_cpu_distributed_config(monkeypatch):

@@ -1,9 +1,10 @@
-from .runner_utils import (add_runner_args, check_checkpoint_fits,
-                           exit_on_input_error, load_cfg, prepare_test_cfg,
-                           prepare_train_cfg, run_guarded, set_evaluators)
+from .runner_utils import (add_runner_args, add_trust_arg,
+                           check_checkpoint_fits, exit_on_input_error,
+                           load_cfg, prepare_test_cfg, prepare_train_cfg,
+                           run_guarded, set_evaluators)
 
 __all__ = [
     'add_runner_args', 'load_cfg', 'prepare_train_cfg', 'prepare_test_cfg',
     'run_guarded', 'set_evaluators', 'check_checkpoint_fits',
-    'exit_on_input_error'
+    'exit_on_input_error', 'add_trust_arg'
 ]

@@ -14,11 +14,13 @@ from torch import nn
 
 from ..compat import adapt_cfg_for_cpu_distributed
 from ..datasets.mot_files import MOTFormatError
+from ..utils.safe_checkpoint import UnsafeCheckpointError, trust_checkpoints
 from .config_errors import explain_build_error
 from .inference import CheckpointMismatchError, fitting_state_dict
 
 #: Errors whose message says all a user needs: shown without a traceback.
-INPUT_ERRORS = (MOTFormatError, CheckpointMismatchError, FileNotFoundError)
+INPUT_ERRORS = (MOTFormatError, CheckpointMismatchError, FileNotFoundError,
+                UnsafeCheckpointError)
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -36,13 +38,26 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_trust_arg(parser)
+
+
+def add_trust_arg(parser: argparse.ArgumentParser) -> None:
+    """``--trust-checkpoint``, for every tool that loads a checkpoint."""
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle checkpoints in full (weights_only=False). Only for '
+        'files from a source you trust: a checkpoint can run code when '
+        'loaded. Without it, anything beyond weights and MMEngine\'s '
+        'bookkeeping is refused')
 
 
 def load_cfg(args: argparse.Namespace) -> Config:
     """Load ``args.config`` with the shared arguments applied: launcher,
-    ``--cfg-options`` and the work dir (``work_dirs/CONFIG_NAME`` unless
-    given)."""
+    ``--cfg-options``, the work dir (``work_dirs/CONFIG_NAME`` unless
+    given) and ``--trust-checkpoint`` (for the whole process)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    trust_checkpoints(getattr(args, 'trust_checkpoint', False))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

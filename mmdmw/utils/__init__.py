@@ -1,9 +1,12 @@
-"""Helpers that are not models: checkpoint conversion."""
+"""Helpers that are not models: checkpoint conversion and safe loading."""
 from .checkpoint_convert import (convert_mobilenetv2_deepsort,
                                  convert_mobilenetv2_deepsort_file,
                                  deepsort_mobilenetv2_path)
+from .safe_checkpoint import (UnsafeCheckpointError, load_checkpoint_file,
+                              trust_checkpoints, trusted_checkpoints)
 
 __all__ = [
     'convert_mobilenetv2_deepsort', 'convert_mobilenetv2_deepsort_file',
-    'deepsort_mobilenetv2_path'
+    'deepsort_mobilenetv2_path', 'UnsafeCheckpointError',
+    'load_checkpoint_file', 'trust_checkpoints', 'trusted_checkpoints'
 ]

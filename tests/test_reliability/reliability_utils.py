@@ -10,7 +10,7 @@ import subprocess
 import time
 from typing import Callable, Dict, List, Optional
 
-import torch
+from mmdmw.utils.safe_checkpoint import load_checkpoint_file
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The small CPU config (its schedule suffix may change, hence the glob).
@@ -103,8 +103,7 @@ def iters_per_epoch(work_dir: str) -> Optional[int]:
     ``last_checkpoint`` pointer to it exists; None before."""
     if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return None
-    ckpt = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu',
-                      weights_only=False)
+    ckpt = load_checkpoint_file(osp.join(work_dir, 'epoch_1.pth'), 'cpu')
     return ckpt['meta']['iter']
 
 

@@ -7,12 +7,12 @@ import stat
 import sys
 
 import pytest
-import torch
 from mmengine.hooks import checkpoint_hook
 from mmengine.runner import find_latest_checkpoint
 from reliability_utils import run_tool
 
 from mmdmw.utils.atomic_io import TMP_INFIX, atomic_open, atomic_write_bytes
+from mmdmw.utils.safe_checkpoint import load_checkpoint_file
 
 TOY_RUN = osp.join(osp.dirname(osp.abspath(__file__)), 'toy_full_disk_run.py')
 
@@ -31,7 +31,7 @@ def crash_in_second_checkpoint(work_dir: str, fault: str) -> str:
     # iter_2.pth, and leaves iter_2.pth truncated.
     assert not osp.exists(osp.join(work_dir, 'iter_2.pth'))
     assert find_latest_checkpoint(work_dir) == first
-    assert torch.load(first, weights_only=False)['meta']['iter'] == 1
+    assert load_checkpoint_file(first)['meta']['iter'] == 1
     return first
 
 
@@ -50,7 +50,7 @@ def test_kill_during_checkpoint_write_keeps_the_previous(tmp_path):
 
     resume = run_tool(sys.executable, TOY_RUN, work_dir, '--resume')
     assert 'resumed epoch: 0, iter: 1' in resume.output
-    last = torch.load(find_latest_checkpoint(work_dir), weights_only=False)
+    last = load_checkpoint_file(find_latest_checkpoint(work_dir))
     assert last['meta']['iter'] == 3
     assert not osp.exists(first)  # removed once a newer one was written
     # the killed writer's temporary file went with the next iter_2.pth

@@ -13,10 +13,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from reliability_utils import (CONFIG, cfg_options, free_port,
                                iters_per_epoch, logged_after, run_tool,
                                start_tool, tool_env, wait_for)
+
+from mmdmw.utils.safe_checkpoint import load_checkpoint_file
 
 NUM_PROCS, EPOCHS = 2, 2
 #: torchrun stops the surviving workers (SIGTERM, then SIGKILL after its
@@ -69,6 +70,5 @@ def test_dead_worker_stops_the_run_then_resume(data_root, tmp_path):
     resumed = run_tool(*args, '--resume', *cfg_options(data_root, EPOCHS),
                        env=env).output
     assert f'resumed epoch: 1, iter: {per_epoch}' in resumed
-    final = torch.load(osp.join(work_dir, f'epoch_{EPOCHS}.pth'),
-                       weights_only=False)
+    final = load_checkpoint_file(osp.join(work_dir, f'epoch_{EPOCHS}.pth'))
     assert final['meta']['iter'] == EPOCHS * per_epoch

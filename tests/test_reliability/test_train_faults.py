@@ -12,11 +12,12 @@ import os.path as osp
 import sys
 
 import pytest
-import torch
 from mmengine.runner import find_latest_checkpoint
 from reliability_utils import (CONFIG, cfg_options, iters_per_epoch,
                                kill_group, logged_after, run_scalars,
                                run_tool, start_tool, wait_for)
+
+from mmdmw.utils.safe_checkpoint import load_checkpoint_file
 
 EPOCHS = 2
 KILL_AFTER = 2  # iterations of epoch 2 logged before the kill
@@ -25,7 +26,7 @@ LOSS_KEYS = ('loss', 'task_cls', 'task_reg', 'task_reid', 'alpha', 'beta',
 
 
 def load(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=False)
+    return load_checkpoint_file(path, map_location='cpu')
 
 
 @pytest.fixture(scope='module')

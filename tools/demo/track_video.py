@@ -3,7 +3,7 @@ the MOTChallenge results.
 
     python tools/demo/track_video.py INPUT CONFIG CHECKPOINT \
         --out-video out.mp4 --out-txt out.txt [--device cpu] \
-        [--score-thr 0.0] [--fps FPS]
+        [--score-thr 0.0] [--fps FPS] [--trust-checkpoint]
 
 INPUT is a video file or a folder of .jpg/.jpeg/.png/.bmp frames sorted by
 name.
@@ -14,8 +14,9 @@ import argparse
 
 from mmengine.config import Config
 
-from mmdmw.apis import exit_on_input_error
+from mmdmw.apis import add_trust_arg, exit_on_input_error
 from mmdmw.apis.inference import init_tracker, run_demo
+from mmdmw.utils.safe_checkpoint import trust_checkpoints
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,6 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--fps', type=float,
                         help="output frame rate (default: the input's, from "
                         'the video header or SEQ/seqinfo.ini, else 30)')
+    add_trust_arg(parser)
     args = parser.parse_args()
     if not (args.out_video or args.out_txt):
         parser.error('give --out-video and / or --out-txt')
@@ -42,6 +44,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    trust_checkpoints(args.trust_checkpoint)
     cfg = Config.fromfile(args.config)
     with exit_on_input_error(cfg):
         model = init_tracker(cfg, args.checkpoint, args.device)

