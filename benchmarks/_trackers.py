@@ -24,6 +24,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import mmdmw  # noqa: F401  (registers ChainTracker)
+from _legacy_chain_tracker import LegacyChainTracker
 from mmdmw.models.trackers import ChainTracker
 
 #: mmdet's shipped configs (installed with the package by mim).
@@ -36,6 +37,9 @@ BYTETRACK_CONFIG = os.path.join(
 SORT_CONFIG = os.path.join(
     MMDET_CONFIGS, 'sort',
     'sort_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-mot17halfval.py')
+
+#: Display name of the frozen pre-issue-10 tracker (the 'before' row).
+LEGACY = 'before (legacy)'
 
 #: One frame's nodes -> the tracks shown in that frame.
 StepFn = Callable[[Dict[str, torch.Tensor], int], InstanceData]
@@ -89,7 +93,8 @@ def sort_step(tracker) -> StepFn:
 
 
 def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
-                   with_mmdet: bool = True) -> Dict[str, StepFn]:
+                   with_mmdet: bool = True,
+                   with_legacy: bool = False) -> Dict[str, StepFn]:
     """Fresh trackers, by display name, each as a per-frame step function.
 
     Args:
@@ -98,6 +103,10 @@ def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
             ``ours``.
         with_mmdet (bool): Add ``ByteTracker`` and ``SORTTracker``. Defaults
             to True.
+        with_legacy (bool): Add the frozen pre-issue-10 tracker
+            (``benchmarks/_legacy_chain_tracker.py``, its defaults) as
+            ``LEGACY``, for before / after rows from one run. Defaults to
+            False.
 
     Returns:
         dict[str, StepFn]: Name -> ``step(nodes, frame_id)``.
@@ -107,6 +116,8 @@ def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
         name: chain_step(ChainTracker(**kwargs))
         for name, kwargs in chain_variants.items()
     }
+    if with_legacy:
+        steps[LEGACY] = chain_step(LegacyChainTracker())
     if with_mmdet:
         with DefaultScope.overwrite_default_scope('mmdet'):
             byte = MODELS.build(mmdet_tracker_cfg(BYTETRACK_CONFIG))

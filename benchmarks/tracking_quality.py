@@ -1,15 +1,28 @@
-"""Tracking quality on a real sequence: chaining vs ByteTracker / SORTTracker.
+"""Tracking quality: chaining vs ByteTracker / SORTTracker, real and crowded.
 
-TUD-Campus (MOT15, 71 frames, 8 people) ground truth turned into node pairs
-(``gt_pairs_per_frame``: both boxes jittered, some dropped, false ones
-added) at several noise levels, with true nodes' scores drawn from [0.5, 1]
-(the helper's default; ByteTrack's high-score threshold, 0.6, sends a fifth
-of them to its second stage) or from [0.7, 1] (a confident detector: every
-true node clears all score thresholds). The same nodes go through our
-ChainTracker (default, and with ``motion_iou_weight=0.5``) and mmdet's
-ByteTracker and SORTTracker (given the first box of each pair, the box in the
-current frame). TrackEval scores each run (HOTA, MOTA, IDF1, IDSW); the
-tables give the mean over seeds. Skipped, with a message, without the data.
+Two families of node pairs (a pair of boxes of one person in frames t-1 and
+t, a person score; what the network predicts), built from ground truth, so
+the trackers are compared without a network:
+
+1. TUD-Campus (MOT15, 71 frames, 8 people; read in place, the family is
+   skipped with a message without the data): ``gt_pairs_per_frame`` at 7
+   noise levels (both boxes jittered independently, some dropped, false ones
+   added), with true nodes' scores in [0.5, 1] (ByteTrack's high-score
+   threshold 0.6 sends a fifth of them to its second stage) or in [0.7, 1]
+   (a confident detector).
+2. Crowd (``simulate_crowd_gt``: 150 frames, 8-12 groups of 1-4 people
+   walking side by side, crossing, hiding one another for many frames,
+   entering and leaving; a new scene per seed): people less than 30% visible
+   give no node and a node's score is multiplied by its visibility; the two
+   boxes of a pair share part of their error (correlation ``pair corr``, as
+   one network output predicts both) or not.
+
+Every row runs 10 seeds; the same nodes go through our ChainTracker
+(default), the frozen pre-issue-10 tracker (``before (legacy)``,
+``benchmarks/_legacy_chain_tracker.py``) and mmdet's ByteTracker and
+SORTTracker (given the frame t box of each pair, as a detector gives it).
+TrackEval scores each run; the tables give the mean over seeds, and ours
+minus ByteTracker as mean ± std over seeds.
 
     python benchmarks/tracking_quality.py [--quick]
 """
@@ -18,42 +31,65 @@ from _common import TUD_CAMPUS, parse_args, print_header, print_table
 
 import configparser  # noqa: E402,I100
 import os
-from typing import Dict, List, NamedTuple, Sequence
+from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
-from _trackers import build_trackers
+from _trackers import LEGACY, build_trackers
+from mmdmw.datasets.synthetic_mot import CROWD_IMG_SIZE, simulate_crowd_gt
 from mmdmw.evaluation.synthetic_detections import (gt_pairs_per_frame,
                                                    load_mot_txt)
 from mmdmw.evaluation.trackeval_utils import (evaluate_mot,
                                               instances_to_mot_rows)
 
 METRICS = ('HOTA', 'MOTA', 'IDF1', 'IDSW')
-#: Our tracker's variants (name -> ChainTracker arguments).
-CHAIN_VARIANTS = {'ours': {}, 'ours, motion 0.5': dict(motion_iou_weight=0.5)}
+#: Metrics where ours must be >= ByteTracker (percentages, higher better).
+GOALS = ('HOTA', 'MOTA', 'IDF1')
+OURS = 'ours'
 REFERENCE = 'ByteTracker'
-SEEDS = (0, 1, 2)
+SEEDS = tuple(range(10))
 QUICK_SEEDS = (0, )
+#: Crowd family: frames per sequence, visibility below which no node is
+#: produced.
+CROWD_FRAMES = 150
+QUICK_CROWD_FRAMES = 40
+CROWD_MIN_VISIBILITY = 0.3
 
 
 class Noise(NamedTuple):
     """Node noise: jitter (fraction of the box size), drop probability,
-    mean false nodes per frame, lowest true-node score (highest: 1)."""
+    mean false nodes per frame, lowest true-node score (highest: 1),
+    correlation of a pair's two box errors."""
     jitter: float
     drop: float
     false_per_frame: float
     min_score: float
+    pair_corr: float = 0.0
 
 
-#: One factor at a time around (0.05, 0.1, 0), then everything at once;
-#: all with both true-score ranges.
+#: TUD-Campus: one factor at a time around (0.05, 0.1, 0), then everything
+#: at once; all with both true-score ranges.
 NOISE_LEVELS = ((0.02, 0.1, 0), (0.05, 0.1, 0), (0.10, 0.1, 0),
                 (0.05, 0.0, 0), (0.05, 0.2, 0), (0.05, 0.1, 2),
                 (0.10, 0.2, 2))
 MIN_SCORES = (0.5, 0.7)
-CONDITIONS = tuple(
+TUD_CONDITIONS = tuple(
     Noise(*level, low) for low in MIN_SCORES for level in NOISE_LEVELS)
-QUICK_CONDITIONS = (Noise(0.05, 0.1, 0, 0.5), )
+#: Crowd: independent and correlated pair errors, then one factor at a time
+#: (correlated), then everything at once.
+CROWD_CONDITIONS = (
+    Noise(0.05, 0.1, 0, 0.7, 0.0), Noise(0.05, 0.1, 0, 0.7, 0.6),
+    Noise(0.10, 0.1, 0, 0.7, 0.6), Noise(0.05, 0.2, 0, 0.7, 0.6),
+    Noise(0.05, 0.1, 2, 0.7, 0.6), Noise(0.05, 0.1, 0, 0.5, 0.6),
+    Noise(0.10, 0.2, 2, 0.7, 0.0), Noise(0.10, 0.2, 2, 0.7, 0.6))
+QUICK_TUD_CONDITIONS = (Noise(0.05, 0.1, 0, 0.5), )
+QUICK_CROWD_CONDITIONS = (Noise(0.05, 0.1, 1, 0.7, 0.6), )
+
+#: A sequence: (ground-truth rows, number of frames, per-frame nodes).
+Sequence_ = Tuple[np.ndarray, int, List[dict]]
+#: Per tracker, per metric: the values over seeds.
+PerSeed = Dict[str, Dict[str, List[float]]]
 
 
 def sequence_info(seq_dir: str) -> Dict[str, int]:
@@ -75,60 +111,114 @@ def run_tracker(step, frames: List[dict]) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def score_condition(gt: np.ndarray, info: Dict[str, int], noise: Noise,
-                    seeds: Sequence[int]) -> Dict[str, Dict[str, float]]:
-    """Mean metrics over seeds of every tracker on one noise level."""
-    sums: Dict[str, Dict[str, float]] = {}
-    for seed in seeds:
+def tud_sequence(gt: np.ndarray, info: Dict[str, int],
+                 noise: Noise) -> Callable[[int], Sequence_]:
+    """Seed -> TUD-Campus nodes at one noise level."""
+
+    def make(seed: int) -> Sequence_:
         frames = gt_pairs_per_frame(
             gt, jitter=noise.jitter, drop=noise.drop,
             false_per_frame=noise.false_per_frame, seed=seed,
             true_score_range=(noise.min_score, 1.0),
             num_frames=info['length'],
-            img_wh=(info['width'], info['height']))
-        for name, step in build_trackers(CHAIN_VARIANTS).items():
-            scores = evaluate_mot(gt, run_tracker(step, frames),
-                                  info['length'])
-            total = sums.setdefault(name, dict.fromkeys(METRICS, 0.0))
+            img_wh=(info['width'], info['height']),
+            pair_correlation=noise.pair_corr)
+        return gt, info['length'], frames
+
+    return make
+
+
+def crowd_sequence(noise: Noise,
+                   num_frames: int) -> Callable[[int], Sequence_]:
+    """Seed -> a crowd scene (its own per seed) and its nodes."""
+
+    def make(seed: int) -> Sequence_:
+        gt = simulate_crowd_gt(seed, num_frames=num_frames)
+        frames = gt_pairs_per_frame(
+            gt, jitter=noise.jitter, drop=noise.drop,
+            false_per_frame=noise.false_per_frame, seed=seed,
+            true_score_range=(noise.min_score, 1.0),
+            num_frames=num_frames, img_wh=CROWD_IMG_SIZE,
+            pair_correlation=noise.pair_corr,
+            min_visibility=CROWD_MIN_VISIBILITY, score_by_visibility=True)
+        return gt, num_frames, frames
+
+    return make
+
+
+def score_condition(make: Callable[[int], Sequence_],
+                    seeds: Sequence[int],
+                    chain_variants: Optional[Dict[str, dict]] = None,
+                    with_mmdet: bool = True,
+                    with_legacy: bool = True) -> PerSeed:
+    """Every tracker's metrics on every seed of one condition."""
+    out: PerSeed = {}
+    for seed in seeds:
+        gt, length, frames = make(seed)
+        steps = build_trackers(chain_variants or {OURS: {}},
+                               with_mmdet=with_mmdet, with_legacy=with_legacy)
+        for name, step in steps.items():
+            scores = evaluate_mot(gt, run_tracker(step, frames), length)
+            per_metric = out.setdefault(name, {m: [] for m in METRICS})
             for metric in METRICS:
-                total[metric] += scores[metric]
-    return {name: {m: v / len(seeds) for m, v in total.items()}
-            for name, total in sums.items()}
+                per_metric[metric].append(scores[metric])
+    return out
+
+
+def report(title: str, condition_cols: List[str], conditions: Sequence[Noise],
+           make: Callable[[Noise], Callable[[int], Sequence_]],
+           seeds: Sequence[int]) -> None:
+    """Score every condition of a family; print the two tables."""
+    rows, delta_rows = [], []
+    for noise in conditions:
+        res = score_condition(make(noise), seeds)
+        cells = [*noise[:3], f'[{noise.min_score}, 1]']
+        if 'pair corr' in condition_cols:
+            cells.append(noise.pair_corr)
+        rows.append(cells + [
+            ' / '.join(f'{np.mean(per[m]):.1f}' for m in METRICS)
+            for per in res.values()
+        ])
+        ours, ref, old = res[OURS], res[REFERENCE], res[LEGACY]
+        deltas = []
+        for m in METRICS:
+            diff = np.subtract(ours[m], ref[m])
+            deltas.append(f'{diff.mean():+.1f} ± {diff.std():.1f}')
+        wins = all(np.mean(ours[m]) >= np.mean(ref[m]) for m in GOALS)
+        deltas.append('yes' if wins else 'no')
+        deltas += [f'{np.mean(old[m]) - np.mean(ref[m]):+.1f}'
+                   for m in GOALS]
+        delta_rows.append(cells + deltas)
+    print_table(condition_cols + list(res), rows,
+                caption=f'{title}: {" / ".join(METRICS)}, mean over seeds '
+                f'{list(seeds)} (HOTA, MOTA, IDF1 in %, IDSW a count; '
+                'TrackEval)')
+    print_table(condition_cols + [
+        f'ours − Byte: {m}' for m in METRICS
+    ] + ['ours ≥ Byte (H, M, I)'] + [f'before − Byte: {m}' for m in GOALS],
+        delta_rows, caption=f'{title}: ours minus {REFERENCE}, mean ± std '
+        'over seeds (positive HOTA / MOTA / IDF1 and negative IDSW favour '
+        'chaining), and the legacy tracker minus ByteTracker (means)')
 
 
 def main() -> None:
     args = parse_args(__doc__.split('\n')[0])
-    print_header('tracking_quality: TUD-Campus, GT-derived node pairs',
+    print_header('tracking_quality: TUD-Campus and crowd node pairs',
                  args.quick)
-    gt_file = os.path.join(TUD_CAMPUS, 'gt', 'gt.txt')
-    if not os.path.isfile(gt_file):
-        print(f'skipped: {gt_file} is not on this machine')
-        return
-    gt, info = load_mot_txt(gt_file), sequence_info(TUD_CAMPUS)
     seeds = QUICK_SEEDS if args.quick else SEEDS
-    conditions = QUICK_CONDITIONS if args.quick else CONDITIONS
-    rows, delta_rows = [], []
-    for noise in conditions:
-        results = score_condition(gt, info, noise, seeds)
-        condition = [*noise[:3], f'[{noise.min_score}, 1]']
-        rows.append(condition + [
-            ' / '.join(f'{scores[m]:.1f}' for m in METRICS)
-            for scores in results.values()
-        ])
-        ref = results[REFERENCE]
-        delta_rows.append(condition + [
-            f'{results[name][m] - ref[m]:+.1f}' for name in CHAIN_VARIANTS
-            for m in METRICS
-        ])
-    condition_cols = ['jitter', 'drop', 'false/frame', 'true scores']
-    print_table(condition_cols + list(results), rows,
-                caption=f'{" / ".join(METRICS)}, mean over seeds '
-                f'{list(seeds)} (HOTA, MOTA, IDF1 in %, IDSW a count; '
-                'TrackEval)')
-    print_table(condition_cols + [
-        f'{name}: {m}' for name in CHAIN_VARIANTS for m in METRICS
-    ], delta_rows, caption=f'Ours minus {REFERENCE} (positive HOTA / MOTA '
-        '/ IDF1 and negative IDSW favour chaining)')
+    gt_file = os.path.join(TUD_CAMPUS, 'gt', 'gt.txt')
+    if os.path.isfile(gt_file):
+        gt, info = load_mot_txt(gt_file), sequence_info(TUD_CAMPUS)
+        report('TUD-Campus', ['jitter', 'drop', 'false/frame', 'true scores'],
+               QUICK_TUD_CONDITIONS if args.quick else TUD_CONDITIONS,
+               lambda noise: tud_sequence(gt, info, noise), seeds)
+    else:
+        print(f'skipped: {gt_file} is not on this machine')
+    frames = QUICK_CROWD_FRAMES if args.quick else CROWD_FRAMES
+    report('Crowd (synthetic)',
+           ['jitter', 'drop', 'false/frame', 'true scores', 'pair corr'],
+           QUICK_CROWD_CONDITIONS if args.quick else CROWD_CONDITIONS,
+           lambda noise: crowd_sequence(noise, frames), seeds)
 
 
 if __name__ == '__main__':

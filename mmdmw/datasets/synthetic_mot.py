@@ -195,3 +195,119 @@ def _simulate_person(rng: np.random.Generator, num_frames: int, width: int,
 def _in_view(box: Box, width: int, height: int) -> bool:
     x, y, w, h = box
     return x < width and y < height and x + w > 0 and y + h > 0
+
+
+# ---------------------------------------------------------------- crowd family
+# Ground truth only (no images), for tracker benchmarks: groups walk side by
+# side, groups cross, people hide behind others for many frames, and groups
+# enter and leave all along. Independent of the rendered family above (its
+# own random stream), so adding it changes none of that family's bytes.
+CROWD_IMG_SIZE = (640, 480)  # (W, H), TUD-Campus's
+CROWD_NUM_GROUPS = (6, 9)  # inclusive range of groups per sequence
+CROWD_HEIGHT_RANGE = (0.22, 0.36)  # person height near by, fraction of H
+CROWD_GROUP_SIZES = (1, 2, 3, 4)
+CROWD_GROUP_PROBS = (0.25, 0.35, 0.25, 0.15)
+CROWD_SPEED_RANGE = (0.003, 0.008)  # group speed near by, fraction of W/frame
+CROWD_DEPTH_SPACING = 0.05  # feet y between neighbours, fraction of H
+CROWD_X_SPREAD = 1.0  # neighbours' x offset, up to this × box width
+CROWD_MEMBER_NOISE = 0.05  # own velocity noise, fraction of group speed
+
+
+def simulate_crowd_gt(seed: int,
+                      num_frames: int = 150,
+                      img_size: Tuple[int, int] = CROWD_IMG_SIZE,
+                      num_groups: Tuple[int, int] = CROWD_NUM_GROUPS
+                      ) -> np.ndarray:
+    """Ground truth of a crowded synthetic sequence (no images).
+
+    Groups of 1-4 people (6-9 groups) walk side by side (one beside the other in depth,
+    so their boxes overlap and the one behind is partly or wholly hidden,
+    often for many frames) with one shared, noisy velocity, both ways, so
+    groups also cross one another; half the groups are in view at frame 1,
+    the others enter from a side during the first 70% of the sequence, and
+    all walk out of view. Sizes follow the same ground-plane perspective as
+    :func:`generate_synthetic_mot`. Visibility is the fraction of a box not
+    covered by closer people's boxes nor cut by the image border.
+
+    Args:
+        seed (int): Random seed; the sequence depends on it alone (with the
+            other arguments).
+        num_frames (int): Frames T. Defaults to 150.
+        img_size (tuple[int, int]): (W, H). Defaults to (640, 480).
+        num_groups (tuple[int, int]): Inclusive range of groups.
+
+    Returns:
+        np.ndarray: (R, 9) MOT17 ground-truth rows ``frame, id, x, y, w, h,
+        1, 1, visibility`` (frames and ids from 1, integer boxes, only rows
+        with the box at least partly in view).
+    """
+    width, height = img_size
+    rng = np.random.default_rng([seed, 0xC0])
+    people = []
+    for _ in range(int(rng.integers(num_groups[0], num_groups[1] + 1))):
+        people += _simulate_crowd_group(rng, num_frames, width, height)
+    people.sort(key=lambda p: int(np.argmax(p['present'])))
+    rows = []
+    for t in range(num_frames):
+        here = [(pid + 1, p['boxes'][t]) for pid, p in enumerate(people)
+                if p['present'][t]]
+        for (track_id, box), vis in zip(here, _box_visibility(
+                [b for _, b in here], width, height)):
+            rows.append([t + 1, track_id, *box, CONSIDER, PEDESTRIAN,
+                         round(vis, 5)])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 9)
+
+
+def _simulate_crowd_group(rng: np.random.Generator, num_frames: int,
+                          width: int, height: int) -> List[dict]:
+    """One group's members: ``boxes`` (T boxes) and ``present`` (T,)."""
+    size = int(rng.choice(CROWD_GROUP_SIZES, p=CROWD_GROUP_PROBS))
+    direction = rng.choice((-1.0, 1.0))
+    pref_vx = direction * rng.uniform(*CROWD_SPEED_RANGE) * width
+    lo, hi = (f * height for f in FEET_RANGE)
+    spacing = CROWD_DEPTH_SPACING * height
+    feet0 = rng.uniform(lo, hi - spacing * (size - 1))
+    bodies = rng.uniform(*CROWD_HEIGHT_RANGE, size=size) * height
+    x_offsets = rng.uniform(-CROWD_X_SPREAD, CROWD_X_SPREAD, size=size)
+    if rng.random() < INSIDE_FRAC:
+        start, x = 0, rng.uniform(*INSIDE_X_RANGE) * width
+    else:  # the group's centre just outside the side it walks in from
+        start = int(rng.integers(0, max(1, int(ENTRY_WINDOW * num_frames))))
+        x = -0.1 * width if direction > 0 else 1.1 * width
+    # the group's velocity (shared): smooth noisy walk around the preferred
+    group_vx = np.empty(num_frames)
+    vx = pref_vx
+    for t in range(num_frames):
+        group_vx[t] = vx
+        vx += VEL_DAMPING * (pref_vx - vx) + rng.normal(
+            0.0, VEL_NOISE_STD * abs(pref_vx))
+    members = []
+    for k in range(size):
+        feet_y = feet0 + k * spacing
+        scale = _perspective(feet_y, height)
+        h = max(1, int(round(bodies[k] * scale)))
+        w = max(1, int(round(h / ASPECT)))
+        mx = x + x_offsets[k] * w
+        boxes, present = [], np.zeros(num_frames, bool)
+        for t in range(num_frames):
+            box = (int(round(mx - w / 2)), int(round(feet_y)) - h, w, h)
+            boxes.append(box)
+            present[t] = t >= start and _in_view(box, width, height)
+            if t >= start:
+                own = rng.normal(0.0, CROWD_MEMBER_NOISE * abs(pref_vx))
+                mx += (group_vx[t] + own) * scale
+        members.append(dict(boxes=boxes, present=present))
+    return [m for m in members if m['present'].any()]
+
+
+def _box_visibility(boxes: List[Box], width: int, height: int) -> List[float]:
+    """Visible fraction of each box: closer boxes (lower bottom edge) and
+    the image border hide it."""
+    owner = np.full((height, width), -1, dtype=np.int32)
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3])
+    for i in order:  # far to near: nearer ones overwrite
+        x, y, w, h = boxes[i]
+        owner[max(0, y):max(0, y + h), max(0, x):max(0, x + w)] = i
+    counts = np.bincount(owner[owner >= 0].ravel(), minlength=len(boxes))
+    return [float(counts[i]) / max(1, w * h)
+            for i, (_, _, w, h) in enumerate(boxes)]

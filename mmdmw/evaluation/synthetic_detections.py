@@ -14,6 +14,8 @@ import torch
 
 #: Column indices of a MOTChallenge ground-truth row.
 FRAME, ID, X, Y, W, H, CONF = range(7)
+#: Column of the visibility in MOT16+ ground truth (``..., conf, class, vis``).
+VISIBILITY = 8
 #: Size of a false node as a fraction of the image height: (min, max).
 FALSE_BOX_HEIGHT = (0.1, 0.5)
 #: Height / width of a false node box (about a standing person).
@@ -82,7 +84,8 @@ def _false_pairs(num: int, img_wh: Tuple[float, float], rel_step: float,
 
 
 def _true_pairs(cur: Dict[int, np.ndarray], before: Dict[int, np.ndarray],
-                jitter: float, drop: float, rng: np.random.Generator
+                jitter: float, drop: float, rng: np.random.Generator,
+                pair_correlation: float = 0.0
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Jittered (t-1, t) box pairs of the identities kept in frame t.
 
@@ -93,6 +96,10 @@ def _true_pairs(cur: Dict[int, np.ndarray], before: Dict[int, np.ndarray],
         jitter (float): Relative noise std, see :func:`_jitter`.
         drop (float): Probability of dropping each pair.
         rng (np.random.Generator): Random source.
+        pair_correlation (float): Correlation ``rho`` in [0, 1] of the two
+            boxes' errors: each box gets ``sqrt(rho)`` × a shared draw plus
+            ``sqrt(1 - rho)`` × its own (same total std). 0 (the default)
+            draws exactly as before this option existed.
 
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: ids (K,) int64, boxes in
@@ -102,8 +109,16 @@ def _true_pairs(cur: Dict[int, np.ndarray], before: Dict[int, np.ndarray],
     cur_b = np.array([cur[i] for i in ids]).reshape(-1, 4)
     prev_b = np.array([before.get(i, cur[i]) for i in ids]).reshape(-1, 4)
     keep = rng.uniform(size=len(ids)) >= drop
-    return (ids[keep], _jitter(prev_b[keep], jitter, rng),
-            _jitter(cur_b[keep], jitter, rng))
+    if pair_correlation == 0:
+        return (ids[keep], _jitter(prev_b[keep], jitter, rng),
+                _jitter(cur_b[keep], jitter, rng))
+    rho = pair_correlation
+    shared = _jitter(cur_b[keep], jitter, rng) - cur_b[keep]  # (K, 4)
+    own_prev = _jitter(prev_b[keep], jitter, rng) - prev_b[keep]
+    own_cur = _jitter(cur_b[keep], jitter, rng) - cur_b[keep]
+    a, b = np.sqrt(rho), np.sqrt(1 - rho)
+    return (ids[keep], prev_b[keep] + a * shared + b * own_prev,
+            cur_b[keep] + a * shared + b * own_cur)
 
 
 def gt_pairs_per_frame(gt_rows: np.ndarray,
@@ -117,6 +132,9 @@ def gt_pairs_per_frame(gt_rows: np.ndarray,
                        false_score_range: Tuple[float, float] = (0.1, 0.6),
                        true_id_score_range: Tuple[float, float] = (0.6, 1.0),
                        false_id_score_range: Tuple[float, float] = (0.0, 0.5),
+                       pair_correlation: float = 0.0,
+                       min_visibility: float = 0.0,
+                       score_by_visibility: bool = False,
                        ) -> List[Dict[str, torch.Tensor]]:
     """Jittered ground-truth node pairs for every frame of a sequence.
 
@@ -149,6 +167,16 @@ def gt_pairs_per_frame(gt_rows: np.ndarray,
             nodes' ID-verification scores. Defaults to (0.6, 1.0).
         false_id_score_range (tuple[float, float]): The same for false nodes.
             Defaults to (0.0, 0.5).
+        pair_correlation (float): Correlation in [0, 1] of a true node's two
+            boxes' errors (one network output predicts both, so they share
+            part of their error); see :func:`_true_pairs`. Defaults to 0.
+        min_visibility (float): Identities less visible than this in frame t
+            (``gt_rows[:, VISIBILITY]``, MOT16+ layout) give no node, as a
+            detector misses people hidden behind others. Defaults to 0 (the
+            column is not read).
+        score_by_visibility (bool): Multiply a true node's person score by
+            its visibility in frame t (MOT16+ layout), as a detector is less
+            sure of a half-hidden person. Defaults to False.
 
     Returns:
         list[dict[str, Tensor]]: one dict per frame (index = frame - 1) with
@@ -166,20 +194,30 @@ def gt_pairs_per_frame(gt_rows: np.ndarray,
     by_frame = {f: {int(i): b for i, b in zip(gt_rows[frames == f, ID],
                                                 boxes[frames == f])}
                 for f in range(1, num_frames + 1)}
+    use_vis = min_visibility > 0 or score_by_visibility
+    if use_vis:
+        vis = {(int(f), int(i)): v for f, i, v in zip(
+            frames, gt_rows[:, ID], gt_rows[:, VISIBILITY])}
 
     results = []
     for frame in range(1, num_frames + 1):
-        ids, prev_b, cur_b = _true_pairs(by_frame[frame],
-                                         by_frame.get(frame - 1, {}), jitter,
-                                         drop, rng)
+        seen = by_frame[frame]
+        if min_visibility > 0:
+            seen = {i: b for i, b in seen.items()
+                    if vis[frame, i] >= min_visibility}
+        ids, prev_b, cur_b = _true_pairs(seen, by_frame.get(frame - 1, {}),
+                                         jitter, drop, rng, pair_correlation)
         num_false = rng.poisson(false_per_frame) if false_per_frame else 0
         f_prev, f_cur = _false_pairs(num_false, img_wh, jitter, rng)
         num_true = len(ids)
+        true_scores = rng.uniform(*true_score_range, size=num_true)
+        if score_by_visibility:
+            true_scores *= np.array([vis[frame, i] for i in ids])
         results.append(dict(
             prev_bboxes=np.concatenate([prev_b, f_prev]),
             cur_bboxes=np.concatenate([cur_b, f_cur]),
             scores=np.concatenate([
-                rng.uniform(*true_score_range, size=num_true),
+                true_scores,
                 rng.uniform(*false_score_range, size=num_false)]),
             id_scores=np.concatenate([
                 rng.uniform(*true_id_score_range, size=num_true),

@@ -1,8 +1,8 @@
-"""Online chaining of paired boxes into tracks (CTracker-style).
+"""Online chaining of paired boxes into tracks (CTracker-style, Kalman-fused).
 
 Shape letters: K nodes (paired boxes the network predicts for frames t-1 and
-t), T active tracks (observed in the latest frame, or lost but retained).
-Boxes are x1y1x2y2 in original-image pixels.
+t), T active tracks (tentative, observed in the latest frame, or lost but
+retained). Boxes are x1y1x2y2 in original-image pixels unless named cxcywh.
 """
 from typing import Optional, Tuple
 
@@ -13,82 +13,130 @@ from torch import Tensor
 
 from mmdet.models.trackers.base_tracker import BaseTracker
 from mmdet.registry import MODELS
-from .association import constant_velocity, hungarian_match, iou_matrix
+from .association import hungarian_match, iou_matrix
+from .kalman import (coordinate_scale, cxcywh_to_xyxy, kf_init, kf_predict,
+                     kf_update, pair_observation_cov, xyxy_to_cxcywh)
 
 #: Names of the per-track state tensors, all with T rows.
-STATE_KEYS = ('ids', 'bboxes', 'velocities', 'misses', 'scores')
+STATE_KEYS = ('ids', 'pos', 'vel', 'cov', 'misses', 'hits', 'confirmed',
+              'scores', 'boxes')
 
 
 @MODELS.register_module()
 class ChainTracker(BaseTracker):
-    """Chain the paired boxes of adjacent frames into tracks.
+    """Chain the paired boxes of adjacent frames into Kalman-filtered tracks.
 
-    Each node is a pair of boxes of one person in frames t-1 and t. A track is
-    continued by the node whose frame t-1 box overlaps the track's box in
-    frame t-1 best (Hungarian on IoU) and takes that node's frame t box.
-    Tracks without a node move on with constant velocity for up to
-    ``num_frames_retain`` consecutive frames and can be re-found meanwhile.
+    Each node is a pair of boxes of one person in frames t-1 and t: a
+    measurement of where the person is (the frame t box) and of how it moved
+    (the pair's difference), which a detection-only tracker must estimate.
+    Every track keeps a constant-velocity Kalman filter (``kalman.py``,
+    vectorised over tracks) that fuses both: position observation = the
+    node's frame t box, velocity observation = the node's own pair
+    difference, with their correlated noise.
+
+    Association per frame (Hungarian on a score in [0, 1], larger is better):
+    ``(1 - w) * IoU(node's t-1 box, track's t-1 box) + w * IoU(node's t box,
+    track predicted to t)``, ``w = motion_iou_weight``. The stages, in order:
+
+    1. confirmed tracks (observed in t-1 and lost ones, in one assignment)
+       against nodes scoring ``>= init_score_thr``;
+    2. confirmed tracks observed in t-1 and still free against the low nodes
+       (``score_thr <= score < init_score_thr``), stricter
+       (``low_match_iou_thr``): low nodes only continue tracks (ByteTrack);
+    3. tentative tracks against the high nodes left;
+    4. high nodes left start tentative tracks, confirmed at once when scoring
+       ``>= confirm_score_thr``, otherwise after ``min_hits`` consecutive
+       matched frames; a tentative track dies at its first miss.
+
+    Confirmed tracks never compete with tentative ones or with leftovers in a
+    second, more lenient pass over the same nodes: a neighbour's node is
+    either taken in the one global assignment of stage 1 or not at all, so
+    lenient matching cannot swap people walking side by side.
 
     Only the active tracks are stored, as tensors with one row per track
-    (``ids``, ``bboxes``, ``velocities``, ``misses``, ``scores``), so memory
-    stays flat however long the video; mmdet's list-appending
-    ``BaseTracker.update`` is not used. Ids come from the tracker's own
-    counter, from 0, and restart with each video (``frame_id == 0``).
+    (``STATE_KEYS``), so memory stays flat however long the video; mmdet's
+    list-appending ``BaseTracker.update`` is not used. Ids come from the
+    tracker's own counter, from 0 (tentative tracks take theirs at birth, so
+    output ids may skip numbers), and restart with each video.
 
     Args:
-        init_score_thr (float): Smallest node score that starts a new track.
+        init_score_thr (float): Smallest node score that takes part in stage
+            1 and starts a (tentative) track. Defaults to 0.5.
+        score_thr (float): Smallest node score that can continue a track
+            (stage 2). Defaults to 0.3.
+        confirm_score_thr (float): A new track whose node scores at least
+            this is confirmed (output) at once. Defaults to 0.7.
+        min_hits (int): Consecutive matched frames, birth included, that
+            confirm a tentative track. Defaults to 2.
+        match_iou_thr (float): Smallest association score of a match in
+            stages 1 and 3. Defaults to 0.3.
+        low_match_iou_thr (float): The same in stage 2 (low nodes).
             Defaults to 0.5.
-        score_thr (float): Smallest node score that can continue an existing
-            track; lower than ``init_score_thr``, as ByteTrack's two
-            thresholds. Defaults to 0.3.
-        match_iou_thr (float): Smallest IoU between the frame t-1 box of a
-            track observed in frame t-1 and a node's frame t-1 box for a
-            match (0.5 in CTracker). Defaults to 0.5.
-        lost_match_iou_thr (float): The same for a second pass, after the
-            first has matched the tracks observed in frame t-1, over the
-            tracks left (lost ones, whose frame t-1 box is a constant-velocity
-            extrapolation, and observed ones whose node was a little off) and
-            the nodes left. Defaults to 0.3.
-        motion_iou_weight (float): Weight in [0, 1] of a second IoU mixed
-            into the matching score: the node's frame t box against the
-            track's box moved on one frame at its velocity. 0 is CTracker's
-            matching on frame t-1 boxes alone. On TUD-Campus nodes (5% box
-            jitter, 10% dropped, 30 seeds) 0.5 raised mean IDF1 from 90.1 to
-            92.1 and nearly halved ID switches. Defaults to 0.0.
+        motion_iou_weight (float): ``w`` above, in [0, 1]: 0 is CTracker's
+            chain IoU alone, 1 SORT's predicted-box IoU alone. Defaults to
+            0.5.
         id_score_thr (float, optional): Nodes with an ID-verification score
             below it do not continue tracks (they may still start one).
             None disables the gate. Defaults to None.
-        velocity_smoothing (float): Weight of the previous velocity when a
-            match brings a new observation, in [0, 1); 0 keeps only the
-            latest observation. Node pairs are noisy one-frame displacements,
-            so heavy smoothing pays (TUD-Campus nodes, 10% box jitter, 30
-            seeds: mean IDF1 67.5 at 0, 72.3 at 0.3, 78.8 at 0.7). Defaults
-            to 0.7.
-        num_frames_retain (int): A track missing for more than this many
-            consecutive frames is deleted. Defaults to 10.
-        output_lost (bool): Also output the lost tracks' extrapolated boxes
-            (with their last observed score). Defaults to False.
+        obs_noise (float): Std of a node box corner's error, fraction of the
+            box size. Defaults to 0.05.
+        pair_correlation (float): Correlation in [0, 1) of the errors of a
+            node's two boxes (one network output predicts both). Defaults to
+            0.5.
+        motion_noise (float): Std of the per-frame change of the centre's
+            velocity, fraction of the box size. Defaults to 0.02.
+        size_noise (float): The same for the width and height. Defaults to
+            0.005.
+        init_velocity_std (float): Velocity std of a new track, fraction of
+            the box size. Defaults to 0.1.
+        num_frames_retain (int): A confirmed track missing for more than
+            this many consecutive frames is deleted. Defaults to 30.
+        output_filtered (bool): Output the Kalman posterior box; False
+            outputs the matched node's frame t box. Defaults to True.
+        output_lost (bool): Also output the lost confirmed tracks' predicted
+            boxes (with their last observed score). Defaults to False.
     """
 
     def __init__(self,
                  init_score_thr: float = 0.5,
                  score_thr: float = 0.3,
-                 match_iou_thr: float = 0.5,
-                 lost_match_iou_thr: float = 0.3,
-                 motion_iou_weight: float = 0.0,
+                 confirm_score_thr: float = 0.7,
+                 min_hits: int = 2,
+                 match_iou_thr: float = 0.3,
+                 low_match_iou_thr: float = 0.5,
+                 motion_iou_weight: float = 0.5,
                  id_score_thr: Optional[float] = None,
-                 velocity_smoothing: float = 0.7,
-                 num_frames_retain: int = 10,
+                 obs_noise: float = 0.05,
+                 pair_correlation: float = 0.5,
+                 motion_noise: float = 0.02,
+                 size_noise: float = 0.005,
+                 init_velocity_std: float = 0.1,
+                 num_frames_retain: int = 30,
+                 output_filtered: bool = True,
                  output_lost: bool = False,
                  **kwargs) -> None:
-        assert 0 <= velocity_smoothing < 1, 'velocity_smoothing in [0, 1)'
+        if not 0 <= pair_correlation < 1:
+            raise ValueError(f'pair_correlation must be in [0, 1), got '
+                             f'{pair_correlation}')
+        if not 0 <= motion_iou_weight <= 1:
+            raise ValueError(f'motion_iou_weight must be in [0, 1], got '
+                             f'{motion_iou_weight}')
+        if min_hits < 1:
+            raise ValueError(f'min_hits must be >= 1, got {min_hits}')
         self.init_score_thr = init_score_thr
         self.score_thr = score_thr
+        self.confirm_score_thr = confirm_score_thr
+        self.min_hits = min_hits
         self.match_iou_thr = match_iou_thr
-        self.lost_match_iou_thr = lost_match_iou_thr
+        self.low_match_iou_thr = low_match_iou_thr
         self.motion_iou_weight = motion_iou_weight
         self.id_score_thr = id_score_thr
-        self.velocity_smoothing = velocity_smoothing
+        self.obs_noise = obs_noise
+        self.pair_correlation = pair_correlation
+        self.motion_noise = motion_noise
+        self.size_noise = size_noise
+        self.init_velocity_std = init_velocity_std
+        self.output_filtered = output_filtered
         self.output_lost = output_lost
         super().__init__(num_frames_retain=num_frames_retain, **kwargs)
 
@@ -100,10 +148,14 @@ class ChainTracker(BaseTracker):
         self.frame_id = -1  # latest frame seen
         self.state = Dict(
             ids=torch.zeros((0, ), dtype=torch.long),
-            bboxes=torch.zeros((0, 4)),
-            velocities=torch.zeros((0, 4)),
-            misses=torch.zeros((0, ), dtype=torch.long),
-            scores=torch.zeros((0, )))
+            pos=torch.zeros((0, 4)),  # cx, cy, w, h in the latest frame
+            vel=torch.zeros((0, 4)),  # per frame
+            cov=torch.zeros((0, 4, 3)),  # [var_p, cov_pv, var_v]
+            misses=torch.zeros((0, ), dtype=torch.long),  # consecutive
+            hits=torch.zeros((0, ), dtype=torch.long),  # consecutive
+            confirmed=torch.zeros((0, ), dtype=torch.bool),
+            scores=torch.zeros((0, )),
+            boxes=torch.zeros((0, 4)))  # x1y1x2y2 output in the latest frame
 
     def _select(self, keep: Tensor) -> Dict:
         """State of the tracks chosen by ``keep`` (bool (T,) or indices)."""
@@ -123,7 +175,7 @@ class ChainTracker(BaseTracker):
         return len(self) == 0
 
     def __len__(self) -> int:
-        """Number of active (observed or lost but retained) tracks."""
+        """Number of active (tentative, observed or lost) tracks."""
         return self.state.ids.numel()
 
     @property
@@ -148,31 +200,35 @@ class ChainTracker(BaseTracker):
         self.num_tracks += num
         return ids
 
-    def _associate(self, prev_bboxes: Tensor, cur_bboxes: Tensor,
-                   rows: Tensor, cols: Tensor,
-                   min_iou: float) -> Tuple[Tensor, Tensor, Tensor]:
-        """Hungarian-match tracks ``rows`` to nodes ``cols`` in frame t-1.
+    def _accel_var(self, pos: Tensor) -> Tensor:
+        """(T, 4) process noise q per coordinate (centre / size)."""
+        std = pos.new_tensor([self.motion_noise] * 2 + [self.size_noise] * 2)
+        return (std * coordinate_scale(pos))**2
+
+    def _associate(self, last: Tensor, pred: Tensor, prev_bboxes: Tensor,
+                   cur_bboxes: Tensor, rows: Tensor, cols: Tensor,
+                   min_score: float) -> Tuple[Tensor, Tensor, Tensor]:
+        """Hungarian-match tracks ``rows`` to nodes ``cols``.
 
         Args:
-            prev_bboxes (Tensor): (K, 4) node boxes in frame t-1, x1y1x2y2.
-            cur_bboxes (Tensor): (K, 4) node boxes in frame t, x1y1x2y2;
-                only read when ``motion_iou_weight`` > 0.
+            last (Tensor): (T, 4) tracks' boxes in frame t-1, x1y1x2y2.
+            pred (Tensor): (T, 4) tracks' boxes predicted to t, x1y1x2y2.
+            prev_bboxes (Tensor): (K, 4) node boxes in frame t-1.
+            cur_bboxes (Tensor): (K, 4) node boxes in frame t.
             rows (Tensor): (R,) indices of the tracks to match.
             cols (Tensor): (C,) indices of the nodes they may take.
-            min_iou (float): Smallest IoU of a match.
+            min_score (float): Smallest association score of a match.
 
         Returns:
             tuple[Tensor, Tensor, Tensor]: matched track indices (P,), their
             node indices (P,), and the node indices left over (C - P,).
         """
-        track_bboxes = self.state.bboxes[rows]  # (R, 4), frame t-1
-        iou = iou_matrix(track_bboxes, prev_bboxes[cols])  # (R, C)
         w = self.motion_iou_weight
-        if w > 0:  # frame t: the track moved on vs the node's second box
-            moved = constant_velocity(track_bboxes,
-                                      self.state.velocities[rows])
-            iou = (1 - w) * iou + w * iou_matrix(moved, cur_bboxes[cols])
-        m_rows, m_cols, _, u_cols = hungarian_match(iou, min_iou)
+        score = iou_matrix(last[rows], prev_bboxes[cols])  # (R, C)
+        if w > 0:
+            score = score.mul_(1 - w).add_(
+                iou_matrix(pred[rows], cur_bboxes[cols]).mul_(w))
+        m_rows, m_cols, _, u_cols = hungarian_match(score, min_score)
         return rows[m_rows], cols[m_cols], cols[u_cols]
 
     @torch.no_grad()
@@ -198,83 +254,111 @@ class ChainTracker(BaseTracker):
                 call is one step: a skipped frame is not extrapolated over.
 
         Returns:
-            :obj:`InstanceData`: the tracks observed in frame t (plus the lost
-            ones if ``output_lost``): ``bboxes (M, 4)`` x1y1x2y2,
-            ``scores (M, )``, ``labels (M, )`` zeros and
+            :obj:`InstanceData`: the confirmed tracks observed in frame t
+            (plus the lost ones if ``output_lost``): ``bboxes (M, 4)``
+            x1y1x2y2, ``scores (M, )``, ``labels (M, )`` zeros and
             ``instances_id (M, )`` int64.
         """
-        # 1. a new video resets ids and tracks (an empty tracker then only
-        # starts tracks, in step 6); the state follows the inputs' device
+        # 1. a new video resets ids and tracks; state follows the inputs
         if frame_id == 0 or 0 <= frame_id <= self.frame_id:
             self.reset()
         self.frame_id = frame_id
         self._follow(cur_bboxes)
         st = self.state
 
-        # 2. candidate nodes for continuing tracks: score (and ID) gates
+        # 2. tracks' boxes in t-1 (the chain end) and predicted to t
+        last = cxcywh_to_xyxy(st.pos)  # (T, 4)
+        pos, vel, cov = kf_predict(st.pos, st.vel, st.cov,
+                                   self._accel_var(st.pos))
+        pred = cxcywh_to_xyxy(pos)  # (T, 4)
+
+        # 3. node classes: high (stage 1, births), low (stage 2 only)
         can_continue = scores >= self.score_thr
         if self.id_score_thr is not None and id_scores is not None:
             can_continue &= id_scores >= self.id_score_thr
-        cand_nodes = can_continue.nonzero()[:, 0]
+        high = scores >= self.init_score_thr
+        observed = st.misses == 0
 
-        # 3. match tracks' frame t-1 boxes to nodes' frame t-1 boxes: first
-        # the tracks observed in t-1 strictly, then all tracks left (lost
-        # ones and near misses of the first pass) leniently on the nodes left
-        obs_tracks, obs_nodes, left_nodes = self._associate(
-            prev_bboxes, cur_bboxes, (st.misses == 0).nonzero()[:, 0],
-            cand_nodes, self.match_iou_thr)
-        rest = torch.ones_like(st.misses, dtype=torch.bool)
-        rest[obs_tracks] = False
-        rest_tracks, rest_nodes, _ = self._associate(
-            prev_bboxes, cur_bboxes, rest.nonzero()[:, 0], left_nodes,
-            self.lost_match_iou_thr)
-        m_tracks = torch.cat([obs_tracks, rest_tracks])  # (P,)
-        m_nodes = torch.cat([obs_nodes, rest_nodes])  # (P,)
+        def match(rows: Tensor, cols: Tensor, thr: float):
+            return self._associate(last, pred, prev_bboxes, cur_bboxes, rows,
+                                   cols, thr)
 
-        # 4. matched tracks take the node's frame t box; velocity from the
-        # node's own pair (a one-frame displacement even after a gap)
-        step = cur_bboxes[m_nodes] - prev_bboxes[m_nodes]  # (P, 4)
-        w = self.velocity_smoothing
-        st.velocities[m_tracks] = w * st.velocities[m_tracks] + (1 - w) * step
-        st.bboxes[m_tracks] = cur_bboxes[m_nodes]
+        # stage 1: every confirmed track against the high nodes, at once
+        t1, n1, high_left = match(st.confirmed.nonzero()[:, 0],
+                                  (can_continue & high).nonzero()[:, 0],
+                                  self.match_iou_thr)
+        free = st.confirmed & observed
+        free[t1] = False
+        # stage 2: confirmed tracks seen in t-1 and still free, low nodes
+        t2, n2, _ = match(free.nonzero()[:, 0],
+                          (can_continue & ~high).nonzero()[:, 0],
+                          self.low_match_iou_thr)
+        # stage 3: tentative tracks against the high nodes left
+        t3, n3, _ = match((~st.confirmed).nonzero()[:, 0], high_left,
+                          self.match_iou_thr)
+        m_tracks = torch.cat([t1, t2, t3])  # (P,)
+        m_nodes = torch.cat([n1, n2, n3])  # (P,)
+
+        # 4. matched tracks fuse their node: position = its t box,
+        # velocity = its own pair difference (one frame, even after a gap)
+        z_p = xyxy_to_cxcywh(cur_bboxes)  # (K, 4)
+        z_v = z_p - xyxy_to_cxcywh(prev_bboxes)  # (K, 4)
+        obs_cov = pair_observation_cov(z_p, self.obs_noise,
+                                       self.pair_correlation)  # (K, 4, 3)
+        pos[m_tracks], vel[m_tracks], cov[m_tracks] = kf_update(
+            pos[m_tracks], vel[m_tracks], cov[m_tracks], z_p[m_nodes],
+            z_v[m_nodes], obs_cov[m_nodes])
+        st.pos, st.vel, st.cov = pos, vel, cov  # the rest: predicted
         st.scores[m_tracks] = scores[m_nodes]
-        st.misses[m_tracks] = 0
+        matched = torch.zeros_like(observed)
+        matched[m_tracks] = True
+        st.misses = torch.where(matched, 0, st.misses + 1)
+        st.hits = torch.where(matched, st.hits + 1, 0)
+        st.confirmed = st.confirmed | (st.hits >= self.min_hits)
+        shown = cxcywh_to_xyxy(pos)
+        if not self.output_filtered:
+            shown[m_tracks] = cur_bboxes[m_nodes]
 
-        # 5. unmatched tracks move on with constant velocity and count one
-        # more consecutive miss; past num_frames_retain they are dropped
-        gone = torch.ones_like(st.misses, dtype=torch.bool)
-        gone[m_tracks] = False
-        st.bboxes[gone] = constant_velocity(st.bboxes[gone],
-                                            st.velocities[gone])
-        st.misses[gone] += 1
-        kept = self._select(st.misses <= self.num_frames_retain)
+        # 5. tentative tracks die at their first miss, confirmed ones after
+        # num_frames_retain consecutive misses
+        keep = matched | (st.confirmed & (st.misses <= self.num_frames_retain))
+        st.boxes = shown
+        kept = self._select(keep)
 
-        # 6. unmatched nodes confident enough start new tracks, with the
-        # velocity of their pair (zero at frame 0, where the pair is one box)
-        free = torch.ones_like(scores, dtype=torch.bool)
-        free[m_nodes] = False
-        born = (free & (scores >= self.init_score_thr)).nonzero()[:, 0]
+        # 6. high nodes left start tentative tracks (confirmed at once when
+        # confident enough); the velocity of their pair, loosely trusted
+        free_nodes = high.clone()
+        free_nodes[m_nodes] = False
+        born = free_nodes.nonzero()[:, 0]
+        b_pos, b_vel, b_cov = kf_init(z_p[born], z_v[born], obs_cov[born],
+                                      self.init_velocity_std)
+        b_confirmed = (scores[born] >= self.confirm_score_thr) | (
+            self.min_hits <= 1)
         newborn = Dict(
             ids=self._new_ids(born.numel()).to(cur_bboxes.device),
-            bboxes=cur_bboxes[born],
-            velocities=cur_bboxes[born] - prev_bboxes[born],
-            misses=st.misses.new_zeros(born.numel()),
-            scores=scores[born])
+            pos=b_pos,
+            vel=b_vel,
+            cov=b_cov,
+            misses=kept.misses.new_zeros(born.numel()),
+            hits=kept.hits.new_ones(born.numel()),
+            confirmed=b_confirmed,
+            scores=scores[born],
+            boxes=cur_bboxes[born])
         self.state = Dict(
             {k: torch.cat([kept[k], newborn[k]]) for k in STATE_KEYS})
 
-        # 7. output the tracks observed in frame t (matched and new)
-        shown = self.state.misses == 0
-        if self.output_lost:
-            shown = torch.ones_like(shown)
-        return self._as_instances(shown)
+        # 7. output the confirmed tracks observed in frame t
+        out = self.state.confirmed.clone()
+        if not self.output_lost:
+            out &= self.state.misses == 0
+        return self._as_instances(out)
 
     def _as_instances(self, keep: Tensor) -> InstanceData:
         """Tracks chosen by ``keep`` (bool (T,)) as mmdet track results."""
-        chosen = self._select(keep)
         results = InstanceData()
-        results.bboxes = chosen.bboxes  # (M, 4) x1y1x2y2
-        results.scores = chosen.scores  # (M, )
-        results.labels = torch.zeros_like(chosen.ids)  # (M, ) one class
-        results.instances_id = chosen.ids  # (M, ) int64
+        results.bboxes = self.state.boxes[keep]  # (M, 4) x1y1x2y2
+        results.scores = self.state.scores[keep]  # (M, )
+        ids = self.state.ids[keep]
+        results.labels = torch.zeros_like(ids)  # (M, ) one class
+        results.instances_id = ids  # (M, ) int64
         return results

@@ -1,0 +1,71 @@
+"""``benchmarks/tracking_quality.py --quick`` prints its four tables (TUD-
+Campus when the shared sequence is there, crowd always) with one row per
+quick condition and numbers in every measured cell, including the legacy
+tracker's ("before") and the ours-minus-ByteTracker spread."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from typing import List
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TUD_GT = osp.join(osp.dirname(ROOT), 'shared', 'data', 'TUD-Campus', 'gt',
+                  'gt.txt')
+TIMEOUT = 300
+TRACKERS = ['ours', 'before (legacy)', 'ByteTracker', 'SORTTracker']
+NUMBER = r'[+-]?\d+(\.\d+)?'
+
+
+def table_after(out: str, caption: str) -> List[List[str]]:
+    """Rows (cells) of the markdown table printed after ``caption``."""
+    lines = out[out.index(caption):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('|'))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith('|'):
+            break
+        rows.append([c.strip() for c in line.strip('|').split('|')])
+    return rows
+
+
+@pytest.fixture(scope='module')
+def output() -> str:
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'tracking_quality.py'),
+         '--quick'], cwd=ROOT, capture_output=True, text=True,
+        timeout=TIMEOUT, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize('family, conditions', [
+    ('TUD-Campus', ['jitter', 'drop', 'false/frame', 'true scores']),
+    ('Crowd (synthetic)',
+     ['jitter', 'drop', 'false/frame', 'true scores', 'pair corr'])])
+def test_quick_tables(output, family, conditions):
+    if family == 'TUD-Campus' and not osp.isfile(TUD_GT):
+        assert 'skipped: ' in output
+        return
+    table = table_after(output, f'**{family}: HOTA / MOTA / IDF1 / IDSW')
+    header, rows = table[0], table[2:]
+    assert header == conditions + TRACKERS
+    assert len(rows) == 1  # one quick condition
+    for cell in rows[0][len(conditions):]:  # "H / M / I / S" per tracker
+        values = cell.split(' / ')
+        assert len(values) == 4 and all(re.fullmatch(NUMBER, v)
+                                        for v in values), cell
+    delta = table_after(output, f'**{family}: ours minus ByteTracker')
+    assert delta[0] == conditions + [
+        'ours − Byte: HOTA', 'ours − Byte: MOTA', 'ours − Byte: IDF1',
+        'ours − Byte: IDSW', 'ours ≥ Byte (H, M, I)', 'before − Byte: HOTA',
+        'before − Byte: MOTA', 'before − Byte: IDF1'
+    ]
+    row = delta[2]
+    assert len(delta) == 3
+    spreads = row[len(conditions):len(conditions) + 4]
+    assert all(re.fullmatch(rf'{NUMBER} ± \d+\.\d', c) for c in spreads), row
+    assert row[len(conditions) + 4] in ('yes', 'no')
+    assert all(re.fullmatch(NUMBER, c) for c in row[-3:]), row
