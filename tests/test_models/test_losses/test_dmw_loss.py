@@ -218,3 +218,88 @@ def test_invalid_inputs():
                 cls=torch.ones(2, 2),
                 reg=torch.ones(2, 2),
                 reid=torch.ones(2, 2)))
+
+
+# ------------------------------------------------ dmw_normalized (ours)
+def test_dmw_normalized_worked_example():
+    loss = DMWLoss(mode='dmw_normalized', ema_momentum=0.5)
+    # first batch starts the running means at (1, 2, 3): every normalised
+    # loss is 1, Eq. 8 gives 2/3 each, rescaled by T/(T-1) = 3/2 -> 1 each,
+    # the baseline: L = 1 + 2 + 3 = 6
+    total, weights = loss(_losses(1., 2., 3.))
+    _check(total, 6.)
+    assert [w.item() for w in weights.values()] == pytest.approx([1.] * 3)
+    # second batch (2, 2, 3): m = 0.5 (1, 2, 3) + 0.5 (2, 2, 3) = (1.5, 2, 3)
+    # L^ = (4/3, 1, 1), S^ = 10/3, S^ - L^ = (2, 7/3, 7/3),
+    # w = 3/2 (0.6, 0.7, 0.7) = (0.9, 1.05, 1.05);
+    # L = 0.9 * 2 + 1.05 * 2 + 1.05 * 3 = 7.05
+    total, weights = loss(_losses(2., 2., 3.))
+    assert loss.loss_ema.tolist() == pytest.approx([1.5, 2., 3.])
+    _check(total, 7.05)
+    _check(weights['alpha'], 0.9)
+    _check(weights['beta'], 1.05)
+    _check(weights['gamma'], 1.05)
+    # eval mode reads the running means without updating them:
+    # (4, 4, 4) / (1.5, 2, 3) = (8/3, 2, 4/3), S^ = 6,
+    # w = 3/2 (10/3, 4, 14/3) / 6 = (5/6, 1, 7/6) (sum 3), L = 4 * 3 = 12
+    loss.eval()
+    total, weights = loss(_losses(4., 4., 4.))
+    assert loss.loss_ema.tolist() == pytest.approx([1.5, 2., 3.])
+    _check(total, 12.)
+    _check(weights['alpha'], 5 / 6)
+    _check(weights['gamma'], 7 / 6)
+
+
+def test_dmw_normalized_per_sample():
+    # batch means (2, 2, 3) start the running means.
+    # sample 0 (1, 2, 3): L^ = (0.5, 1, 1), S^ = 2.5,
+    #   w = 3/2 (2, 1.5, 1.5) / 2.5 = (1.2, 0.9, 0.9), L0 = 1.2 + 1.8 + 2.7 = 5.7
+    # sample 1 (3, 2, 3): L^ = (1.5, 1, 1), S^ = 3.5,
+    #   w = 3/2 (2, 2.5, 2.5) / 3.5 = (6/7, 15/14, 15/14),
+    #   L1 = 18/7 + 30/14 + 45/14 = 111/14
+    # total = (5.7 + 111/14) / 2, alpha = (1.2 + 6/7) / 2
+    loss = DMWLoss(mode='dmw_normalized')
+    total, weights = loss(_losses([1., 3.], [2., 2.], [3., 3.]))
+    _check(total, (5.7 + 111 / 14) / 2)
+    _check(weights['alpha'], (1.2 + 6 / 7) / 2)
+    _check(weights['beta'], (0.9 + 15 / 14) / 2)
+    assert 'loss_ema' in loss.state_dict()  # resumes with its running means
+
+
+def test_dmw_normalized_invalid():
+    with pytest.raises(ValueError, match=r'ema_momentum must lie in \[0, 1\)'):
+        DMWLoss(mode='dmw_normalized', ema_momentum=1.)
+    with pytest.raises(ValueError, match='at least 2 tasks'):
+        DMWLoss(mode='dmw_normalized', task_names=('cls', ),
+                weight_names=('alpha', ))
+
+
+# ------------------------------------------------------ float32, autocast
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_low_precision_losses_weighted_in_float32(dtype):
+    # 1, 2, 3 are exact in half precision; the result is Eq. 8's 22/6 in
+    # float32, not its float16 rounding (3.666 -> 3.6660 / bf16 3.6719)
+    losses = {k: v.to(dtype) for k, v in _losses(1., 2., 3.).items()}
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        total, weights = DMWLoss()(losses)
+    assert total.dtype == torch.float32
+    assert weights['alpha'].dtype == torch.float32
+    assert total.item() == pytest.approx(22 / 6, rel=1e-6)
+
+
+# ----------------------------------------------- hook for gradient shares
+def test_task_terms_callback_gets_weighted_terms():
+    # DMW on (1, 2, 3): terms w_t * L_t = (5/6, 8/6, 9/6), summing to 22/6
+    seen = {}
+    loss = DMWLoss()
+    loss.task_terms_callback = seen.update
+    losses = _losses(1., 2., 3., requires_grad=True)
+    total, _ = loss(losses)
+    assert list(seen) == ['cls', 'reg', 'reid']
+    _check(seen['cls'], 5 / 6)
+    _check(seen['reg'], 8 / 6)
+    _check(seen['reid'], 9 / 6)
+    _check(sum(seen.values()), total.item())
+    # still in the graph: d(beta * Lreg)/dLreg = beta = 4/6
+    grad, = torch.autograd.grad(seen['reg'], losses['reg'])
+    _check(grad, 4 / 6)

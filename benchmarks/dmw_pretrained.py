@@ -1,0 +1,466 @@
+"""Does DMW help once the backbone is pretrained? The paper's ablations with
+the ImageNet MobileNetV2 backbone, several seeds, paired statistics.
+
+    python benchmarks/dmw_pretrained.py [--jobs 2] [--epochs E]   # the study
+    python benchmarks/dmw_pretrained.py --report [--epochs E]     # the tables
+    python benchmarks/dmw_pretrained.py --quick                   # smoke run
+
+Every finished run writes one small JSON to ``--results-dir`` (default
+``benchmarks/results/dmw_pretrained/``): the final val HOTA / DetA / AssA /
+MOTA / IDF1 / IDSW, the accuracy of each half of the box pairs
+(:func:`mmdmw.evaluation.evaluate_pair_halves`), the val HOTA per validated
+epoch, the mean weights and gradient shares (``GradientShareHook``) over the
+second half of training and the wall time. A rerun skips the runs whose JSON
+exists, so the study can be stopped and continued; ``--report`` rebuilds the
+tables from whatever JSONs there are.
+
+Rows: Table III's four (baseline, + PSO, + DMW, + PSO + DMW), Table IV's DMW
+without correlation, Table I's fixed (1, 0.5, 1.5), uncertainty weighting and
+``dmw_normalized`` (ours, see :class:`DMWLoss`). Runs are ordered so that the
+rows that answer the question - fixed (1, 1, 1), DMW and the variant, all with
+PSO as the configs ship - finish their seeds first, interleaved by seed.
+Each row is compared with the fixed (1, 1, 1) row of the same PSO setting,
+seed by seed (same seed, same data order and initialisation of the head),
+with a bootstrap 95% interval of the mean paired difference.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+from _tools import ROOT, data_root_options, ensure_synthetic_data, run
+
+CONFIG = 'configs/dmw/retina_dmw_mobilenetv2-imagenet_1xb4-24e_synthetic.py'
+WEIGHTS = 'checkpoints/mobilenetv2_imagenet_mmdet.pth'
+RESULTS_DIR = osp.join('benchmarks', 'results', 'dmw_pretrained')
+#: Chosen from one fixed (1, 1, 1) run validated every epoch (BENCHMARKS.md
+#: §5): val HOTA had flattened by then.
+DEFAULT_EPOCHS = 12
+DEFAULT_VAL_INTERVAL = 2
+GRAD_SHARE_INTERVAL = 10  # iterations between gradient-share measurements
+METRICS = ('HOTA', 'DetA', 'AssA', 'MOTA', 'IDF1', 'IDSW')
+PAIRED = ('HOTA', 'DetA', 'AssA', 'second_iou')
+BOOTSTRAP_RESAMPLES = 10000
+CI = 0.95
+SECOND_HALF = 0.5  # weights and shares are averaged from here to the end
+
+
+class Row(NamedTuple):
+    """One row of the study: how the head and the loss weighting are set."""
+    key: str
+    table: str
+    name: str
+    pso: bool
+    mode: str
+    weights: Optional[Tuple[float, float, float]]
+    seeds: int
+    reference: str  # key of the fixed (1, 1, 1) row it is compared with
+
+
+ROWS = (
+    Row('baseline', 'III', 'baseline (1, 1, 1)', False, 'fixed',
+        (1., 1., 1.), 3, 'baseline'),
+    Row('pso', 'III', '+ PSO [fixed (1, 1, 1)]', True, 'fixed', (1., 1., 1.),
+        5, 'pso'),
+    Row('dmw', 'III', '+ DMW', False, 'dmw', None, 3, 'baseline'),
+    Row('pso_dmw', 'III', '+ PSO + DMW', True, 'dmw', None, 5, 'pso'),
+    Row('independent', 'IV', 'DMW without correlation', True, 'independent',
+        None, 3, 'pso'),
+    Row('fixed_1_05_15', 'I', 'fixed (1, 0.5, 1.5)', True, 'fixed',
+        (1., 0.5, 1.5), 3, 'pso'),
+    Row('uncertainty', '—', 'uncertainty (Kendall)', True, 'uncertainty',
+        None, 3, 'pso'),
+    Row('dmw_normalized', 'ours', 'DMW on EMA-normalised losses', True,
+        'dmw_normalized', None, 5, 'pso'),
+)
+ROW_BY_KEY = {r.key: r for r in ROWS}
+#: Rows whose seeds run first, interleaved by seed.
+FIRST = ('pso', 'pso_dmw', 'dmw_normalized')
+
+
+def run_order(rows: Sequence[Row], max_seeds: Optional[int] = None
+              ) -> List[Tuple[Row, int]]:
+    """(row, seed) in the order to run: the FIRST rows' seeds interleaved
+    (seed 0 of each, then seed 1, ...), then the others the same way."""
+    order = []
+    for group in ([r for r in rows if r.key in FIRST],
+                  [r for r in rows if r.key not in FIRST]):
+        most = max((r.seeds for r in group), default=0)
+        for seed in range(most):
+            order += [(r, seed) for r in group if seed < min(
+                r.seeds, max_seeds if max_seeds is not None else r.seeds)]
+    return order
+
+
+def result_path(results_dir: str, row: Row, seed: int, epochs: int) -> str:
+    return osp.join(results_dir, f'{row.key}_e{epochs}_seed{seed}.json')
+
+
+# ------------------------------------------------------------- one run
+def study_config(work_root: str, grad_interval: int) -> str:
+    """A leaf config over CONFIG that adds the gradient-share hook (list
+    values such as custom_hooks cannot be given by --cfg-options)."""
+    path = osp.join(work_root, 'study_config.py')
+    text = (f"_base_ = '{osp.join(ROOT, CONFIG)}'\n"
+            f"custom_hooks = [dict(type='GradientShareHook', "
+            f'interval={grad_interval})]\n')
+    os.makedirs(work_root, exist_ok=True)
+    if not osp.isfile(path) or open(path).read() != text:
+        with open(path, 'w') as f:
+            f.write(text)
+    return path
+
+
+def cfg_options(row: Row, seed: int, epochs: int, val_interval: int,
+                data_root: str) -> List[str]:
+    """``--cfg-options`` that turn the config into one row of the study."""
+    weights = ('None' if row.weights is None else
+               '(' + ','.join(str(w) for w in row.weights) + ')')
+    return [
+        f'model.head.use_pso={row.pso}',
+        f'model.loss_weighting.mode={row.mode}',
+        f'model.loss_weighting.weights={weights}',
+        f'randomness.seed={seed}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={val_interval}',
+        f'param_scheduler.1.milestones=[{int(epochs * 0.75)},'
+        f'{int(epochs * 0.9)}]',
+        'default_hooks.checkpoint.save_best=None',
+        f'default_hooks.checkpoint.interval={epochs}',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+    ] + data_root_options(data_root)
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """Records of the latest run's scalars.json in ``work_dir``."""
+    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not found:
+        raise FileNotFoundError(f'no scalars.json under {work_dir}')
+    with open(found[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def summarise_scalars(records: List[dict]) -> dict:
+    """Final val metrics, val HOTA per validated epoch, and the mean weights
+    and gradient shares over the second half of training."""
+    prefix = 'motchallenge-metric/'
+    vals = [r for r in records if prefix + 'HOTA' in r]
+    if not vals:
+        raise ValueError('the run logged no val metrics')
+    final = {m: vals[-1][prefix + m] for m in METRICS}
+    curve = [[r['step'], r[prefix + 'HOTA']] for r in vals]
+    train = [r for r in records if 'iter' in r or any(
+        k.startswith('grad_share/') for k in r)]
+    last = max((r['step'] for r in train), default=0)
+    late = [r for r in train if r['step'] >= SECOND_HALF * last]
+
+    def late_mean(key: str) -> Optional[float]:
+        values = [r[key] for r in late if key in r]
+        return float(np.mean(values)) if values else None
+
+    return dict(
+        metrics=final,
+        val_hota_curve=curve,
+        weights={k: late_mean(k) for k in ('alpha', 'beta', 'gamma')},
+        task_losses={k: late_mean(f'task_{k}')
+                     for k in ('cls', 'reg', 'reid')},
+        grad_shares={k: late_mean(f'grad_share/{k}')
+                     for k in ('cls', 'reg', 'reid')})
+
+
+def train_and_score(row: Row, seed: int, args: argparse.Namespace,
+                    config: str, threads: int) -> dict:
+    """Train one row with one seed, read its val metrics, score the pair
+    halves, write the JSON."""
+    start = time.time()
+    work_dir = osp.join(args.work_root, f'{row.key}_e{args.epochs}_seed{seed}')
+    options = cfg_options(row, seed, args.epochs, args.val_interval,
+                          args.data_root)
+    py = sys.executable
+    run([py, 'tools/train.py', config, '--work-dir', work_dir,
+         '--cfg-options', *options], work_dir + '_train.log', threads)
+    summary = summarise_scalars(read_scalars(work_dir))
+    halves_file = work_dir + '_halves.json'
+    run([py, 'tools/analysis_tools/eval_pair_halves.py', config,
+         osp.join(work_dir, f'epoch_{args.epochs}.pth'), '--out',
+         halves_file, '--cfg-options', *options], work_dir + '_halves.log',
+        threads)
+    with open(halves_file) as f:
+        halves = json.load(f)
+    result = dict(
+        row=row.key, name=row.name, table=row.table, pso=row.pso,
+        mode=row.mode, weights_cfg=row.weights, seed=seed,
+        epochs=args.epochs, val_interval=args.val_interval, config=CONFIG,
+        cfg_options=[o for o in options if 'data_root' not in o],
+        pair_halves=halves, wall_time_s=round(time.time() - start, 1),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()),
+        **summary)
+    out = result_path(args.results_dir, row, seed, args.epochs)
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out + '.tmp', 'w') as f:
+        json.dump(result, f, indent=1)
+    os.replace(out + '.tmp', out)  # a JSON is there only when complete
+    return result
+
+
+# --------------------------------------------------------------- report
+def load_results(results_dir: str, epochs: int) -> Dict[str, List[dict]]:
+    """Finished runs of the given schedule, by row key, sorted by seed."""
+    by_row: Dict[str, List[dict]] = {}
+    for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
+        with open(path) as f:
+            result = json.load(f)
+        if result.get('epochs') == epochs and result['row'] in ROW_BY_KEY:
+            by_row.setdefault(result['row'], []).append(result)
+    for runs in by_row.values():
+        runs.sort(key=lambda r: r['seed'])
+    return by_row
+
+
+def value(result: dict, key: str) -> float:
+    """A metric or a pair-half IoU of one run."""
+    if key in result['metrics']:
+        return float(result['metrics'][key])
+    return float(result['pair_halves'][key])
+
+
+def mean_std(values: Sequence[float], digits: int = 1) -> str:
+    values = [v for v in values if v is not None and not np.isnan(v)]
+    if not values:
+        return '—'
+    if len(values) == 1:
+        return f'{values[0]:.{digits}f}'
+    return (f'{statistics.mean(values):.{digits}f} ± '
+            f'{statistics.stdev(values):.{digits}f}')
+
+
+def bootstrap_ci(diffs: Sequence[float],
+                 resamples: int = BOOTSTRAP_RESAMPLES,
+                 level: float = CI,
+                 seed: int = 0) -> Tuple[float, float]:
+    """Percentile bootstrap interval of the mean of paired differences:
+    resample the seeds with replacement."""
+    diffs = np.asarray(diffs, dtype=float)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
+    means = diffs[picks].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def paired_cell(diffs: Sequence[float], digits: int) -> str:
+    if not diffs:
+        return '—'
+    mean = float(np.mean(diffs))
+    if len(diffs) < 2:
+        return f'{mean:+.{digits}f}'
+    low, high = bootstrap_ci(diffs)
+    return f'{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]'
+
+
+def results_table(by_row: Dict[str, List[dict]]) -> str:
+    """Per row: n seeds done of planned, mean ± std of every metric."""
+    lines = [
+        '| table | row | PSO | n | HOTA | DetA | AssA | MOTA | IDF1 | IDSW '
+        '| IoU 1st box | IoU 2nd box |', '|---|---|---|---|' + '---|' * 8
+    ]
+    for row in ROWS:
+        runs = by_row.get(row.key, [])
+        cells = [mean_std([value(r, m) for r in runs]) for m in METRICS]
+        cells += [mean_std([value(r, k) for r in runs], 3)
+                  for k in ('first_iou', 'second_iou')]
+        lines.append(f'| {row.table} | {row.name} | '
+                     f'{"✓" if row.pso else ""} | {len(runs)}/{row.seeds} | '
+                     + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def paired_table(by_row: Dict[str, List[dict]]) -> str:
+    """Per row: mean paired difference to its fixed (1, 1, 1) row over the
+    seeds both have, with the bootstrap 95% interval."""
+    lines = [
+        '| row | vs | pairs | Δ HOTA [95% CI] | Δ DetA [95% CI] '
+        '| Δ AssA [95% CI] | Δ IoU 2nd box [95% CI] |',
+        '|---|---|---|---|---|---|---|'
+    ]
+    for row in ROWS:
+        if row.key == row.reference:
+            continue
+        ref = {r['seed']: r for r in by_row.get(row.reference, [])}
+        pairs = [(r, ref[r['seed']]) for r in by_row.get(row.key, [])
+                 if r['seed'] in ref]
+        cells = [
+            paired_cell([value(a, k) - value(b, k) for a, b in pairs],
+                        3 if k.endswith('iou') else 1) for k in PAIRED
+        ]
+        lines.append(f'| {row.name} | {ROW_BY_KEY[row.reference].name} | '
+                     f'{len(pairs)} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def shares_table(by_row: Dict[str, List[dict]]) -> str:
+    """Mean weights, task losses and gradient shares, second half of
+    training, averaged over the seeds."""
+    lines = [
+        '| row | n | α | β | γ | L_cls | L_reg | L_reid | share cls '
+        '| share reg | share reid |', '|---|---|' + '---|' * 9
+    ]
+
+    def avg(runs: List[dict], group: str, key: str, digits: int) -> str:
+        values = [r[group][key] for r in runs if r[group].get(key) is not None]
+        return f'{np.mean(values):.{digits}f}' if values else '—'
+
+    for row in ROWS:
+        runs = by_row.get(row.key, [])
+        cells = [avg(runs, 'weights', k, 2) for k in ('alpha', 'beta',
+                                                       'gamma')]
+        cells += [avg(runs, 'task_losses', k, 3) for k in ('cls', 'reg',
+                                                           'reid')]
+        cells += [avg(runs, 'grad_shares', k, 2) for k in ('cls', 'reg',
+                                                           'reid')]
+        lines.append(f'| {row.name} | {len(runs)} | ' + ' | '.join(cells) +
+                     ' |')
+    return '\n'.join(lines)
+
+
+def curve_table(by_row: Dict[str, List[dict]],
+                keys: Sequence[str] = ('baseline', 'pso')) -> str:
+    """Val HOTA per validated epoch of the fixed (1, 1, 1) rows (mean over
+    seeds): has it flattened by the last epoch?"""
+    epochs = sorted({e for k in keys for r in by_row.get(k, [])
+                     for e, _ in r['val_hota_curve']})
+    lines = ['| row | ' + ' | '.join(f'ep {e}' for e in epochs) + ' |',
+             '|---|' + '---|' * len(epochs)]
+    for key in keys:
+        runs = by_row.get(key, [])
+        if not runs:
+            continue
+        cells = []
+        for epoch in epochs:
+            values = [h for r in runs for e, h in r['val_hota_curve']
+                      if e == epoch]
+            cells.append(f'{np.mean(values):.1f}' if values else '—')
+        lines.append(f'| {ROW_BY_KEY[key].name} | ' + ' | '.join(cells) +
+                     ' |')
+    return '\n'.join(lines)
+
+
+def report(results_dir: str, epochs: int) -> str:
+    by_row = load_results(results_dir, epochs)
+    done = sum(len(v) for v in by_row.values())
+    planned = sum(r.seeds for r in ROWS)
+    return '\n\n'.join([
+        f'{done} of {planned} runs finished ({epochs} epochs each; '
+        f'JSONs in {results_dir})',
+        '### Results per row (mean ± std over seeds; n = seeds done/planned)',
+        results_table(by_row),
+        '### Paired difference to fixed (1, 1, 1), same PSO, same seeds '
+        f'(mean [bootstrap {CI:.0%} interval])', paired_table(by_row),
+        '### Weights, task losses and gradient shares (second half of '
+        'training, mean over seeds)', shares_table(by_row),
+        '### Val HOTA per validated epoch, fixed (1, 1, 1)',
+        curve_table(by_row)
+    ])
+
+
+# ----------------------------------------------------------------- main
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--epochs', type=int, default=DEFAULT_EPOCHS)
+    parser.add_argument('--val-interval', type=int,
+                        default=DEFAULT_VAL_INTERVAL,
+                        help='validate every this many epochs (and the '
+                        'last), for the val HOTA curve')
+    parser.add_argument('--grad-interval', type=int,
+                        default=GRAD_SHARE_INTERVAL,
+                        help='iterations between gradient-share '
+                        'measurements; 0 turns them off')
+    parser.add_argument('--rows', nargs='+', choices=list(ROW_BY_KEY),
+                        help='only these rows (default: all)')
+    parser.add_argument('--max-seeds', type=int,
+                        help='at most this many seeds per row')
+    parser.add_argument('--data-root', default='data/synthetic_mot')
+    parser.add_argument('--work-root', default='work_dirs/dmw_pretrained')
+    parser.add_argument('--results-dir', default=RESULTS_DIR)
+    parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
+                        help='runs at a time (default: one per core)')
+    parser.add_argument('--report', action='store_true',
+                        help='only rebuild the tables from the JSONs')
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke run: one row, one seed, one epoch, one '
+                        'tiny video; results under --work-root')
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    args.work_root = osp.abspath(args.work_root)
+    args.data_root = osp.abspath(args.data_root)
+    rows = [ROW_BY_KEY[k] for k in args.rows] if args.rows else list(ROWS)
+    if args.quick:
+        rows, args.max_seeds = [ROW_BY_KEY['pso']], 1
+        args.epochs, args.val_interval, args.grad_interval = 1, 1, 2
+        args.data_root = osp.join(args.work_root, 'quick_data')
+        args.results_dir = osp.join(args.work_root, 'results')
+    args.results_dir = osp.abspath(args.results_dir)
+    if args.report:
+        print(report(args.results_dir, args.epochs))
+        return
+    if args.quick:
+        ensure_synthetic_data(args.data_root, frames=10, num_train=1)
+    else:
+        ensure_synthetic_data(args.data_root, frames=60, num_train=4)
+    ensure_weights(args.work_root)
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    config = study_config(args.work_root, args.grad_interval)
+    todo = [(r, s) for r, s in run_order(rows, args.max_seeds)
+            if not osp.isfile(result_path(args.results_dir, r, s,
+                                          args.epochs))]
+    print(f'{len(todo)} run(s) to do, {args.jobs} at a time', flush=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    start = time.time()
+    failed = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {
+            pool.submit(train_and_score, r, s, args, config, threads): (r, s)
+            for r, s in todo
+        }
+        for future in as_completed(futures):
+            row, seed = futures[future]
+            try:
+                result = future.result()
+            except Exception as err:  # keep the other runs going
+                failed.append(f'{row.key} seed {seed}: {err}')
+                print(f'FAILED {row.key} seed {seed}: {err}', flush=True)
+                continue
+            m, h = result['metrics'], result['pair_halves']
+            print(f'[{time.time() - start:6.0f} s] {row.name}, seed {seed}: '
+                  + ', '.join(f'{k} {m[k]:.1f}' for k in METRICS) +
+                  f', IoU 1st {h["first_iou"]:.3f}, 2nd '
+                  f'{h["second_iou"]:.3f} ({result["wall_time_s"]:.0f} s)',
+                  flush=True)
+    print()
+    print(report(args.results_dir, args.epochs))
+    if failed:
+        sys.exit('failed runs:\n' + '\n'.join(failed))
+
+
+def ensure_weights(log_dir: str) -> None:
+    """Convert the packaged ImageNet weights unless done already."""
+    if not osp.isfile(osp.join(ROOT, WEIGHTS)):
+        run([sys.executable,
+             'tools/model_converters/mobilenetv2_deepsort_to_mmdet.py',
+             WEIGHTS], osp.join(log_dir, 'convert_weights.log'))
+
+
+if __name__ == '__main__':
+    main()
