@@ -28,9 +28,17 @@ class ToyTracker(BaseModel):
         super().__init__()
         self.backbone = nn.Linear(1, 1, bias=False)
         nn.init.constant_(self.backbone.weight, 2.)
-        self.neck = nn.Identity()
+        # a frozen shared parameter (as a backbone's frozen stage, set in
+        # model.train(), after before_train): left out, not an error
+        self.neck = nn.Linear(1, 1, bias=False)
+        nn.init.constant_(self.neck.weight, 1.)
         self.loss_weighting = DMWLoss(mode=mode)
         self.callback_set = []  # per forward: was the hook measuring?
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.neck.weight.requires_grad_(False)
+        return self
 
     def forward(self, inputs, data_samples=None, mode='loss'):
         self.callback_set.append(

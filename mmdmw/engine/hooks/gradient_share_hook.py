@@ -82,9 +82,11 @@ class GradientShareHook(Hook):
                 f'GradientShareHook: the model has no {missing}; set '
                 f'shared_modules= to its shared parts (it has: '
                 f'{[n for n, _ in model.named_children()]})')
+        # filtered by requires_grad when measuring: backbones freeze their
+        # stages in model.train(), after this hook has run
         self._params = [
             p for m in self.shared_modules
-            for p in getattr(model, m).parameters() if p.requires_grad
+            for p in getattr(model, m).parameters()
         ]
 
     # --------------------------------------------------------- each iter
@@ -99,8 +101,9 @@ class GradientShareHook(Hook):
     def measure(self, terms: Dict[str, Tensor]) -> None:
         """Gradient norm of each weighted task term over the shared
         parameters; called by :class:`DMWLoss` inside the forward pass."""
+        params = [p for p in self._params if p.requires_grad]
         self._norms = {
-            task: shared_grad_norm(term, self._params)
+            task: shared_grad_norm(term, params)
             for task, term in terms.items()
         }
 
