@@ -3,18 +3,19 @@
 Shape letters: N image pairs, C channels of one frame's FPN level, A anchors
 per location (1 in CTracker), P anchors of an image over all levels.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
+from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType, OptConfigType
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..task_modules import pair_targets
+from ..task_modules import PairTargets, pair_targets
 from .pair_decoding import (DEFAULT_TEST_CFG, anchors_of, decode_pairs,
                             flatten_levels)
 
@@ -197,11 +198,22 @@ class ChainedRetinaHead(RetinaHead):
 
     flatten_levels = staticmethod(flatten_levels)
 
-    def loss_per_sample(self, cls_scores: List[Tensor],
-                        bbox_preds: List[Tensor], reid_scores: List[Tensor],
-                        first_gts: List[InstanceData],
-                        second_gts: List[InstanceData]) -> Dict[str, Tensor]:
+    def loss_per_sample(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        reid_scores: List[Tensor],
+        first_gts: List[InstanceData],
+        second_gts: List[InstanceData],
+        first_ignores: Optional[List[Optional[InstanceData]]] = None,
+        second_ignores: Optional[List[Optional[InstanceData]]] = None
+    ) -> Dict[str, Tensor]:
         """The three task losses of every image pair.
+
+        The losses are computed in float32 whatever the autocast dtype of
+        the predictions (mixed-precision training): the focal terms
+        ``(1 - p) ** gamma`` and the smooth-L1 of small deltas underflow in
+        float16.
 
         Args:
             cls_scores, bbox_preds, reid_scores (list[Tensor]): Outputs of
@@ -209,23 +221,45 @@ class ChainedRetinaHead(RetinaHead):
             first_gts (list[InstanceData]): Per pair, the first frame's
                 ``bboxes`` (G1, 4) and ``instances_ids`` (G1,).
             second_gts (list[InstanceData]): The same for the second frame.
+            first_ignores, second_ignores (list[InstanceData | None],
+                optional): Per pair, each frame's ignore regions (mmdet's
+                ``ignored_instances``: ``bboxes`` and ``instances_ids``);
+                see :mod:`..task_modules.pair_targets` for their effect.
 
         Returns:
             dict[str, Tensor]: ``cls``, ``reg`` and ``reid``, each (N,), every
             loss summed over anchors and divided by max(#positives, 1).
         """
         anchors = self.anchors_of(cls_scores)
+        num_pairs = len(first_gts)
+        first_ignores = first_ignores or [None] * num_pairs
+        second_ignores = second_ignores or [None] * num_pairs
         targets = [
-            pair_targets(anchors, a.bboxes, a.instances_ids, b.bboxes,
-                         b.instances_ids, **self.train_cfg)
-            for a, b in zip(first_gts, second_gts)
+            pair_targets(
+                anchors, a.bboxes, a.instances_ids, b.bboxes,
+                b.instances_ids, **self.train_cfg,
+                ignore_bboxes=_field(ia, 'bboxes'),
+                pair_ignore_bboxes=_field(ib, 'bboxes'),
+                pair_ignore_ids=_field(ib, 'instances_ids'))
+            for a, b, ia, ib in zip(first_gts, second_gts, first_ignores,
+                                    second_ignores)
         ]
+        # float32 under autocast (see the docstring): predictions cast up,
+        # and autocast off so no op inside the losses casts them down.
+        with torch.autocast(anchors.device.type, enabled=False):
+            return self._task_losses(cls_scores, bbox_preds, reid_scores,
+                                     anchors, targets)
+
+    def _task_losses(self, cls_scores: List[Tensor],
+                     bbox_preds: List[Tensor], reid_scores: List[Tensor],
+                     anchors: Tensor,
+                     targets: List[PairTargets]) -> Dict[str, Tensor]:
+        """Eq. 1-6 from the head outputs and the targets, in float32."""
         stack = lambda name: torch.stack([getattr(t, name) for t in targets])
         num_pos = anchors.new_tensor([max(t.num_pos, 1) for t in targets])
-
-        cls = self.flatten_levels(cls_scores, 2)  # (N, P, 2)
-        reid = self.flatten_levels(reid_scores, 1)  # (N, P, 1)
-        reg = self.flatten_levels(bbox_preds, 8)  # (N, P, 8)
+        cls = self.flatten_levels(cls_scores, 2).float()  # (N, P, 2)
+        reid = self.flatten_levels(reid_scores, 1).float()  # (N, P, 1)
+        reg = self.flatten_levels(bbox_preds, 8).float()  # (N, P, 8)
         box_targets = stack('box_targets')  # (N, P, 8)
         num_pairs, num_anchors = box_targets.shape[:2]
         flat_anchors = anchors.repeat(num_pairs, 1)
@@ -276,3 +310,10 @@ class ChainedRetinaHead(RetinaHead):
         return decode_pairs(cls_scores, bbox_preds, reid_scores, img_meta,
                             self.prior_generator, self.bbox_coder,
                             self.test_cfg, rescale)
+
+
+def _field(instances: Optional[InstanceData], name: str) -> Optional[Tensor]:
+    """``instances.name`` as a tensor, or None when there is no such field."""
+    if instances is None or name not in instances:
+        return None
+    return get_box_tensor(instances.get(name))  # tensors pass unchanged

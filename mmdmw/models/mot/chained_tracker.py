@@ -93,10 +93,12 @@ class ChainedTracker(BaseMOTModel):
             f'expected image pairs (N, 2, C, H, W), got {tuple(inputs.shape)}'
         )
         num_pairs = inputs.size(0)
-        first_idx = inputs.new_tensor(
-            [s.key_frames_inds[0] for s in data_samples], dtype=torch.long)
-        second_idx = inputs.new_tensor(
-            [s.ref_frames_inds[0] for s in data_samples], dtype=torch.long)
+        # Frame indices as Python ints for the samples (no device sync per
+        # sample on a GPU), as tensors on the input's device for the maps.
+        first_list = [int(s.key_frames_inds[0]) for s in data_samples]
+        second_list = [int(s.ref_frames_inds[0]) for s in data_samples]
+        first_idx = torch.tensor(first_list, device=inputs.device)
+        second_idx = torch.tensor(second_list, device=inputs.device)
         feats = self.extract_feat(inputs.flatten(0, 1))  # one batched call
         pairs = torch.arange(num_pairs, device=inputs.device)
         first, second = [], []
@@ -106,13 +108,21 @@ class ChainedTracker(BaseMOTModel):
             second.append(level[pairs, second_idx])
 
         outs = self.head(self.pair_levels(first, second))
-        first_gts = [
-            s[int(i)].gt_instances for s, i in zip(data_samples, first_idx)
+        first_gts = [s[i].gt_instances for s, i in zip(data_samples,
+                                                        first_list)]
+        second_gts = [s[i].gt_instances for s, i in zip(data_samples,
+                                                         second_list)]
+        # mmdet's ignore_flag=1 boxes: regions never taught as background.
+        first_ignores = [
+            s[i].get('ignored_instances')
+            for s, i in zip(data_samples, first_list)
         ]
-        second_gts = [
-            s[int(i)].gt_instances for s, i in zip(data_samples, second_idx)
+        second_ignores = [
+            s[i].get('ignored_instances')
+            for s, i in zip(data_samples, second_list)
         ]
-        task_losses = self.head.loss_per_sample(*outs, first_gts, second_gts)
+        task_losses = self.head.loss_per_sample(*outs, first_gts, second_gts,
+                                                first_ignores, second_ignores)
         check_finite(task_losses)
         total, weights = self.loss_weighting(task_losses)
         # Keys without "loss" are logged, not summed, by parse_losses.
@@ -181,6 +191,8 @@ class ChainedTracker(BaseMOTModel):
                 'than the previous frame; it is paired with itself, tracks '
                 'are kept. Resize all frames of a video alike.')
             prev = None
+        if prev is not None and prev[0].device != feats[0].device:
+            prev = tuple(p.to(feats[0].device) for p in prev)  # model moved
         self._prev_feats = feats
         prev = feats if prev is None else prev  # frame 0: paired with itself
         outs = self.head(self.pair_levels(feats, prev))

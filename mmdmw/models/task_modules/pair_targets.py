@@ -20,9 +20,29 @@ The rules follow CTracker (Peng et al., ECCV 2020) and the paper's Sec. III:
   ``pos_iou_thr`` (label 1 when both matches are the same identity, else 0),
   a negative (label 0) when either IoU is below ``neg_iou_thr``, and ignored
   when both IoUs lie in ``[neg_iou_thr, pos_iou_thr)``.
+
+Ignore regions (mmdet's ``ignored_instances``: MOT conf-0 rows, the
+person-like classes 2 / 7 / 8 / 12, optionally barely visible pedestrians)
+are never taught as background:
+
+* classification: an anchor that is not positive and whose IoU with an
+  ignore box *of the first frame* is at least ``neg_iou_thr`` gets weight 0
+  in both columns instead of being a negative. Only the first frame's ignore
+  boxes count here: anchors are assigned on the first frame, and the person
+  score is about the first frame. A positive anchor whose identity appears
+  in the second frame only as an ignore instance gets weight 0 in the
+  presence column (the person is there, but not as a trainable box).
+* ID verification: an anchor that would be a negative gets weight 0 when
+  it overlaps a first-frame ignore box at IoU >= ``neg_iou_thr`` (as in
+  classification), or when it matches a person in the first frame and
+  overlaps a *second-frame* ignore box (that person may go on as the
+  ignore region, e.g. turned barely visible, so "not the same person" may
+  be false). Second-frame ignore boxes count only there: an anchor on
+  first-frame background is a certain negative, whatever the second frame
+  holds.
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps
@@ -103,13 +123,24 @@ def first_frame_assignment(anchors: Tensor, gt_bboxes: Tensor,
     return pos, neg, gt_index
 
 
+def ignore_overlap(anchors: Tensor,
+                   ignore_bboxes: Optional[Tensor]) -> Tensor:
+    """Largest IoU of each anchor with an ignore box, (A,); 0 without any."""
+    if ignore_bboxes is None or ignore_bboxes.numel() == 0:
+        return anchors.new_zeros(anchors.size(0))
+    return bbox_overlaps(anchors, ignore_bboxes.to(anchors)).max(dim=1)[0]
+
+
 def pair_targets(anchors: Tensor,
                  gt_bboxes: Tensor,
                  gt_ids: Tensor,
                  pair_gt_bboxes: Tensor,
                  pair_gt_ids: Tensor,
                  pos_iou_thr: float = 0.5,
-                 neg_iou_thr: float = 0.4) -> PairTargets:
+                 neg_iou_thr: float = 0.4,
+                 ignore_bboxes: Optional[Tensor] = None,
+                 pair_ignore_bboxes: Optional[Tensor] = None,
+                 pair_ignore_ids: Optional[Tensor] = None) -> PairTargets:
     """Classification, paired-box and ID-verification targets of one pair.
 
     Args:
@@ -119,13 +150,22 @@ def pair_targets(anchors: Tensor,
         pair_gt_bboxes (Tensor): (G2, 4) second-frame boxes.
         pair_gt_ids (Tensor): (G2,) identities of ``pair_gt_bboxes``.
         pos_iou_thr (float): Positive IoU threshold. Defaults to 0.5.
-        neg_iou_thr (float): Negative IoU threshold. Defaults to 0.4.
+        neg_iou_thr (float): Negative IoU threshold; also the IoU with an
+            ignore box from which an anchor is not a negative. Defaults to
+            0.4.
+        ignore_bboxes (Tensor, optional): (I1, 4) first-frame ignore regions.
+        pair_ignore_bboxes (Tensor, optional): (I2, 4) second-frame ignore
+            regions.
+        pair_ignore_ids (Tensor, optional): (I2,) identities of
+            ``pair_ignore_bboxes``.
 
     Returns:
         PairTargets: The targets, see its docstring for shapes.
     """
     pos, neg, gt_index = first_frame_assignment(anchors, gt_bboxes,
                                                 pos_iou_thr, neg_iou_thr)
+    # An anchor on a first-frame ignore region is not background.
+    neg &= ignore_overlap(anchors, ignore_bboxes) < neg_iou_thr
 
     # Partner box of every anchor: the same identity in the second frame.
     if gt_bboxes.numel() > 0 and pair_gt_bboxes.numel() > 0:
@@ -140,9 +180,16 @@ def pair_targets(anchors: Tensor,
     first_boxes = (torch.where(pos[:, None], gt_bboxes[gt_index], anchors)
                    if gt_bboxes.numel() > 0 else anchors)
 
-    cls_valid = (pos | neg).float()
+    cls_valid = pos | neg
+    presence_valid = cls_valid
+    if (pair_ignore_ids is not None and pair_ignore_ids.numel() > 0
+            and gt_bboxes.numel() > 0):
+        # The person is in the second frame, but only as an ignore region.
+        hidden = (gt_ids[gt_index][:, None] == pair_ignore_ids[None, :].to(
+            gt_ids)).any(dim=1)
+        presence_valid = cls_valid & ~(pos & ~has_partner & hidden)
     cls_targets = torch.stack([pos, has_partner], dim=1).float()
-    cls_weights = torch.stack([cls_valid, cls_valid], dim=1)
+    cls_weights = torch.stack([cls_valid, presence_valid], dim=1).float()
     box_targets = torch.cat([first_boxes, partner_boxes], dim=1)
     box_weights = torch.cat([
         pos[:, None].expand(-1, 4),
@@ -151,15 +198,21 @@ def pair_targets(anchors: Tensor,
 
     reid_targets, reid_weights = id_verification_targets(
         anchors, gt_bboxes, gt_ids, pair_gt_bboxes, pair_gt_ids, pos_iou_thr,
-        neg_iou_thr)
+        neg_iou_thr, ignore_bboxes, pair_ignore_bboxes)
     return PairTargets(cls_targets, cls_weights, box_targets, box_weights,
                        reid_targets, reid_weights, int(pos.sum()))
 
 
-def id_verification_targets(anchors: Tensor, gt_bboxes: Tensor,
-                            gt_ids: Tensor, pair_gt_bboxes: Tensor,
-                            pair_gt_ids: Tensor, pos_iou_thr: float,
-                            neg_iou_thr: float) -> Tuple[Tensor, Tensor]:
+def id_verification_targets(
+        anchors: Tensor,
+        gt_bboxes: Tensor,
+        gt_ids: Tensor,
+        pair_gt_bboxes: Tensor,
+        pair_gt_ids: Tensor,
+        pos_iou_thr: float,
+        neg_iou_thr: float,
+        ignore_bboxes: Optional[Tensor] = None,
+        pair_ignore_bboxes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """ID-verification label of every anchor (see the module docstring).
 
     Returns:
@@ -167,8 +220,14 @@ def id_verification_targets(anchors: Tensor, gt_bboxes: Tensor,
     """
     iou1, index1 = max_iou_match(anchors, gt_bboxes)
     iou2, index2 = max_iou_match(anchors, pair_gt_bboxes)
-    both_matched = (iou1 >= neg_iou_thr) & (iou2 >= neg_iou_thr)
+    hit1, hit2 = iou1 >= neg_iou_thr, iou2 >= neg_iou_thr
+    both_matched = hit1 & hit2
     ignored = both_matched & (iou1 < pos_iou_thr) & (iou2 < pos_iou_thr)
+    # A would-be negative on a first-frame ignore region, or on a person who
+    # may go on as a second-frame ignore region: its label is unknown.
+    on_ignore1 = ignore_overlap(anchors, ignore_bboxes) >= neg_iou_thr
+    on_ignore2 = ignore_overlap(anchors, pair_ignore_bboxes) >= neg_iou_thr
+    ignored |= ~both_matched & (on_ignore1 | (hit1 & on_ignore2))
     if both_matched.any():
         same = gt_ids[index1] == pair_gt_ids[index2]
     else:
