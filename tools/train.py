@@ -6,6 +6,7 @@
 """
 import argparse
 
+from mmengine.device import get_device
 from mmengine.runner import Runner
 
 from mmdmw.apis import (add_runner_args, exit_on_input_error, load_cfg,
@@ -23,7 +24,10 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or, with no value, from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training')
+        '--amp',
+        action='store_true',
+        help='mixed-precision training on a GPU (MMEngine AmpOptimWrapper, '
+        'float16 autocast with a dynamic loss scale; the losses stay float32)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -34,6 +38,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.amp and get_device() == 'cpu':
+        raise SystemExit('error: --amp needs a GPU (MMEngine\'s '
+                         'AmpOptimWrapper refuses the CPU); train without '
+                         '--amp here.')
     cfg = load_cfg(args)
     prepare_train_cfg(cfg, amp=args.amp, resume=args.resume,
                       auto_scale_lr=args.auto_scale_lr)
