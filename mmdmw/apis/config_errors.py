@@ -5,10 +5,15 @@ registry...'`` or ``TypeError: AnchorHead.__init__() got an unexpected
 keyword argument 'feat_chanels'`` from deep inside the build, without saying
 where in the config the value is or what was meant. :func:`explain_build_error`
 finds the config key (``model.head.type``) and suggests close spellings.
+A bad value that a model part's constructor rejects (e.g. an unknown
+``DMWLoss`` mode) is reported the same way, naming the config key of that
+part (:func:`explain_constructor_error`).
 """
 import difflib
 import inspect
+import os.path as osp
 import re
+import traceback
 from typing import (Any, Callable, Iterator, List, Optional, Set, Tuple,
                     Union)
 
@@ -41,14 +46,16 @@ def explain_build_error(cfg: Union[Config, dict],
 
     Returns:
         str | None: A message naming the config key and what to do; None
-        when ``err`` is not one of these three mistakes.
+        when ``err`` is not one of these three mistakes nor a value a
+        constructor rejected (:func:`explain_constructor_error`).
     """
     if isinstance(cfg, Config):
         cfg = cfg.to_dict()
     text = str(err.args[0]) if err.args else ''
     if isinstance(err, KeyError):
         match = UNKNOWN_TYPE.match(text)
-        return _unknown_type(cfg, match) if match else None
+        if match:
+            return _unknown_type(cfg, match)
     if isinstance(err, TypeError):
         match = UNEXPECTED_ARG.search(text)
         if match:
@@ -57,7 +64,90 @@ def explain_build_error(cfg: Union[Config, dict],
         if match:
             return _missing_args(cfg, match['cls'],
                                  re.findall(r"'(\w+)'", match['args']))
-    return None
+    return explain_constructor_error(cfg, err)
+
+
+#: Errors a constructor raises for a bad value. Others (AttributeError,
+#: RuntimeError, ...) point at a bug, not at the config, and keep their
+#: traceback.
+BAD_VALUE_ERRORS = (ValueError, TypeError, KeyError, AssertionError,
+                    NotImplementedError)
+#: Registries whose builds are explained: the model and its parts (losses,
+#: layers, trackers, ...).
+EXPLAINED_REGISTRIES = ('model', )
+
+
+def explain_constructor_error(cfg: Union[Config, dict],
+                              err: BaseException) -> Optional[str]:
+    """Explain a bad value that a model part's constructor rejected.
+
+    The part is the innermost object MMEngine's ``build_from_cfg`` was
+    building when ``err`` was raised (read from the traceback); its config
+    key is found by its type and arguments.
+
+    Args:
+        cfg (Config | dict): The config the objects were built from.
+        err (BaseException): What the build raised.
+
+    Returns:
+        str | None: ``config KEY (type T) cannot be built: MESSAGE. Fix
+        ...``; None when ``err`` was not raised by a constructor of the
+        model registry or is not one of :data:`BAD_VALUE_ERRORS`.
+    """
+    if not isinstance(err, BAD_VALUE_ERRORS):
+        return None
+    built = _innermost_build(err)
+    if built is None:
+        return None
+    obj_type, args = built
+    if isinstance(cfg, Config):
+        cfg = cfg.to_dict()
+    name = _type_name(obj_type)
+    paths = find_dicts(cfg, lambda d: _type_name(d['type']) == name)
+    exact = [p for p in paths if _same_args(get_path(cfg, p), args)]
+    return (f'{_where(exact or paths)} (type {name}) cannot be built: '
+            f'{_one_line(err)}. Fix that value in the config.')
+
+
+def _innermost_build(err: BaseException) -> Optional[Tuple[Any, dict]]:
+    """``(type, args)`` of the innermost ``build_from_cfg`` call of the
+    model registry that ``err`` passed through while leaving a constructor
+    (not raised by ``build_from_cfg`` itself)."""
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        local = frame.f_locals
+        if (frame.f_code.co_name == 'build_from_cfg'
+                and osp.basename(frame.f_code.co_filename)
+                == 'build_functions.py' and 'obj_cls' in local
+                and tb.tb_next is not None):
+            registry = local.get('registry')
+            if getattr(registry, 'name', None) in EXPLAINED_REGISTRIES:
+                found = (local.get('obj_type', local['obj_cls']),
+                         dict(local.get('args') or {}))
+        tb = tb.tb_next
+    return found
+
+
+def _same_args(node: dict, args: dict) -> bool:
+    """Whether a config dict holds the arguments an object was built with."""
+    try:
+        return all(
+            key == 'type' or (key in args and bool(args[key] == value))
+            for key, value in node.items())
+    except (TypeError, ValueError, RuntimeError):  # e.g. arrays compared
+        return False
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line; for a bare ``assert``, its source."""
+    text = str(err.args[0]) if err.args else ''
+    if not text:
+        last = traceback.extract_tb(err.__traceback__)[-1]
+        text = (f'{type(err).__name__} at {osp.basename(last.filename)}:'
+                f'{last.lineno}: {last.line}')
+    return ' '.join(text.split()).rstrip('.')
 
 
 def _unknown_type(cfg: dict, match: re.Match) -> str:

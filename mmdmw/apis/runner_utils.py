@@ -188,20 +188,21 @@ def exit_on_input_error(cfg: Config) -> Iterator[None]:
 
     Covers the errors of :data:`INPUT_ERRORS` and the config mistakes that
     :func:`explain_build_error` recognises (unknown type, unknown or missing
-    argument). Anything else propagates with its traceback.
+    argument, a value a model part's constructor rejects). Anything else
+    propagates with its traceback.
 
     Args:
         cfg (Config): The config being run, to locate config mistakes.
     """
     try:
         yield
-    except (KeyError, TypeError) as err:
+    except Exception as err:  # re-raised below unless explained
         message = explain_build_error(cfg, err)
+        if message is None and isinstance(err, INPUT_ERRORS):
+            message = original_message(err)
         if message is None:
             raise
         _exit_with(message)
-    except INPUT_ERRORS as err:
-        _exit_with(original_message(err))
 
 
 def original_message(err: BaseException) -> str:
