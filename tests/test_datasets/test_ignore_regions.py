@@ -126,3 +126,41 @@ def test_pair_pipeline_carries_ignore_regions_through_resize_and_flip(
         assert ignored.bboxes.tolist() == [[72., 20., 112., 100.],
                                                   [12., 20., 52., 100.],
                                                   [172., 100., 192., 120.]]
+
+
+def test_pair_pipeline_crops_ignore_regions_with_the_people(data_root):
+    """A 48 x 40 crop at a random offset: every kept box, person or ignore
+    region, is its original box shifted by the same offset in both frames,
+    and keeps its identity and its ignore flag."""
+    pipeline = [
+        dict(type='PairFrameSample', max_gap=1, reverse_prob=0.),
+        dict(type='TransformBroadcaster', share_random_params=True,
+             transforms=[
+                 dict(type='LoadImageFromFile'),
+                 dict(type='LoadTrackAnnotations'),
+                 dict(type='RandomCrop', crop_size=(40, 48),
+                      allow_negative_crop=True, bbox_clip_border=False),
+             ]),
+        dict(type='PackTrackInputs')
+    ]
+    ds = dataset(data_root, pipeline, ignore_visibility_thr=0.1)
+    original = {inst: [x, y, x + w, y + h]
+                for inst, _, _, _, x, y, w, h in ROWS}
+    seen = set()
+    for seed in range(5):
+        np.random.seed(seed)
+        sample = ds[0]['data_samples']
+        offsets = set()
+        for t in range(2):
+            for kind, ignore in (('gt_instances', False),
+                                 ('ignored_instances', True)):
+                found = getattr(sample[t], kind)
+                for box, inst in zip(found.bboxes.tolist(),
+                                     found.instances_ids.tolist()):
+                    assert (inst in (1, 2, 3)) == ignore
+                    seen.add(inst)
+                    x1, y1 = original[inst][:2]
+                    offsets.add((x1 - box[0], y1 - box[1]))
+                    assert box[2] - box[0] == original[inst][2] - x1
+        assert len(offsets) <= 1  # one crop for every box of both frames
+    assert seen & {0} and seen & {1, 2, 3}  # both kinds were cropped

@@ -119,7 +119,8 @@ def test_positive_anchor_on_an_ignore_box_stays_positive():
     assert t.num_pos == 1
     assert t.cls_targets.tolist() == [[1, 1]]
     assert t.cls_weights.tolist() == [[1, 1]]
-    assert t.reid_targets.tolist() == [[1]] and t.reid_weights.tolist() == [[1]]
+    assert t.reid_targets.tolist() == [[1]]
+    assert t.reid_weights.tolist() == [[1]]
 
 
 def test_frame_with_only_ignore_regions():
