@@ -166,15 +166,18 @@ class CoordConv(nn.Conv2d):
         is computed once per size (one per FPN level) and reused until the
         weights change.
         """
-        # Keyed by device and dtype (a model moved to the GPU, or run under
-        # autocast, which makes the term float16, must not reuse a term).
-        device = input.device.type
-        autocast = (torch.get_autocast_dtype(device)
-                    if torch.is_autocast_enabled(device) else None)
-        key = (tuple(input.shape[-2:]), input.device, input.dtype, autocast)
         cacheable = self._cacheable(coord_weight)
-        if cacheable and key in self._coord_cache:
-            return self._coord_cache[key]
+        if cacheable:
+            # Keyed by device and dtype: a model moved to the GPU, or run
+            # under autocast (which makes the term float16), must not reuse
+            # a term.
+            device = input.device.type
+            autocast = (torch.get_autocast_dtype(device)
+                        if torch.is_autocast_enabled(device) else None)
+            key = (tuple(input.shape[-2:]), input.device, input.dtype,
+                   autocast)
+            if key in self._coord_cache:
+                return self._coord_cache[key]
         coords = coord_channels(input[:1])  # (1, 2, H, W)
         term = super()._conv_forward(coords, coord_weight, None)
         if cacheable:
