@@ -2,6 +2,8 @@
 
     python tools/test.py CONFIG CHECKPOINT [--eval track bbox] [--out DIR]
         [--show-dir DIR] [--work-dir DIR] [--cfg-options key=value ...]
+    python tools/test.py CONFIG --backend onnxruntime --onnx DIR [ARGS]
+        # the network in ONNX Runtime (tools/deployment/pytorch2onnx.py)
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [ARGS]   # videos split across
                                                        # processes
 """
@@ -13,12 +15,16 @@ from mmengine.runner import Runner
 from mmdmw.apis import (add_runner_args, check_checkpoint_fits,
                         exit_on_input_error, load_cfg, prepare_test_cfg,
                         run_guarded, set_evaluators)
+from mmdmw.deploy import (add_backend_args, check_backend_args,
+                          exit_on_deploy_error, use_onnxruntime)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (track) an mmdmw model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (not with --backend '
+                        'onnxruntime)')
     parser.add_argument(
         '--eval',
         nargs='+',
@@ -33,7 +39,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--show-dir', help='directory where tracked frames are rendered')
     add_runner_args(parser)
-    return parser.parse_args()
+    add_backend_args(parser)
+    args = parser.parse_args()
+    check_backend_args(parser, args)
+    return args
 
 
 def main() -> None:
@@ -45,10 +54,14 @@ def main() -> None:
         hook.draw = True
         hook.frame_interval = 1  # every frame, not mmdet's one in 30
         hook.test_out_dir = osp.abspath(args.show_dir)
-    with exit_on_input_error(cfg):
-        prepare_test_cfg(cfg, args.checkpoint)
+    with exit_on_input_error(cfg), exit_on_deploy_error():
+        if args.backend == 'onnxruntime':  # the weights are in the graphs
+            use_onnxruntime(cfg, args.onnx, args.ort_threads)
+        else:
+            prepare_test_cfg(cfg, args.checkpoint)
         runner = Runner.from_cfg(cfg)
-        check_checkpoint_fits(runner.model, args.checkpoint)
+        if args.backend == 'pytorch':
+            check_checkpoint_fits(runner.model, args.checkpoint)
         run_guarded(runner, runner.test)
 
 
