@@ -1,7 +1,7 @@
 """Train a model from a config (MMEngine Runner), as mmdet's tools/train.py.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options key=value ...]
+        [--auto-scale-lr] [--trust-checkpoint] [--cfg-options key=value ...]
     tools/dist_train.sh CONFIG GPUS [ARGS]     # several processes
 """
 import argparse
