@@ -3,7 +3,8 @@ levels) and DIR/head.onnx (two frames' levels -> class scores, paired deltas,
 ID-verification scores), checked with onnx.checker and against PyTorch.
 
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT --out DIR \
-        [--shape H W] [--opset N] [--static] [--frames IMAGE_DIR]
+        [--shape H W] [--opset N] [--static] [--frames IMAGE_DIR] \
+        [--exporter torchscript|dynamo] [--trust-checkpoint]
 
 Height and width stay dynamic (any multiple of 32) unless --static fixes
 them to --shape (default: the test pipeline's size). Track with the result:
@@ -17,10 +18,12 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmdmw.apis import exit_on_input_error
+from mmdmw.apis import add_trust_arg, exit_on_input_error
 from mmdmw.apis.inference import init_tracker
 from mmdmw.deploy import (DEFAULT_OPSET, check_frames, default_shape,
                           exit_on_deploy_error, export_onnx, size_divisor_of)
+from mmdmw.deploy.export import EXPORTERS
+from mmdmw.utils.safe_checkpoint import trust_checkpoints
 
 MIB = 2**20
 
@@ -42,11 +45,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--frames',
                         help='folder of images to check on (default: a '
                         'rendered synthetic video)')
+    parser.add_argument('--exporter', choices=EXPORTERS,
+                        default=EXPORTERS[0],
+                        help='PyTorch ONNX exporter: torchscript (fast) or '
+                        'dynamo (torch.export); same outputs (default: '
+                        '%(default)s)')
+    add_trust_arg(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    trust_checkpoints(args.trust_checkpoint)
     cfg = Config.fromfile(args.config)
     with exit_on_input_error(cfg), exit_on_deploy_error():
         model = init_tracker(cfg, args.checkpoint)
@@ -59,14 +69,17 @@ def main() -> None:
             opset=args.opset,
             static=args.static,
             size_divisor=size_divisor_of(cfg),
-            config=osp.basename(args.config))
+            config=osp.basename(args.config),
+            exporter=args.exporter)
     kind = (f'static {shape[0]}x{shape[1]}' if args.static else
             'dynamic height and width')
     for path in (report.features_path, report.head_path):
         print(f'wrote {path} ({osp.getsize(path) / MIB:.1f} MiB, opset '
-              f'{args.opset}, {kind}); onnx.checker: ok')
+              f'{args.opset}, {kind}, {args.exporter}); onnx.checker: ok')
+    sizes = '' if args.static else ' and a second size'
     print(f'ONNX Runtime vs PyTorch on {report.num_frames} frames of '
-          f'{shape[0]}x{shape[1]}: max abs diff {report.max_abs_diff:.3g}, '
+          f'{shape[0]}x{shape[1]}{sizes}: max abs diff '
+          f'{report.max_abs_diff:.3g}, '
           f'max rel diff {report.max_rel_diff:.3g} ({report.seconds:.1f} s)')
 
 

@@ -1,0 +1,62 @@
+"""``benchmarks/deploy_speed.py --quick`` runs and prints its tables: every
+backend row with a numeric time and ratio, the tracks compared.
+
+Timings are not checked (a shared CI machine makes them meaningless as a
+pass/fail criterion).
+"""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip('onnxruntime')
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TIMEOUT = 300
+SPEED_HEADER = ('| config | WxH | threads | backend | ms/frame (median) | '
+                'ratio to PyTorch, median [Q1, Q3] | tracks vs PyTorch |')
+#: The quick run's backends: PyTorch and two ORT variants, one thread.
+BACKENDS = ('pytorch eager', 'ort all', 'ort all, static')
+RATIO = r'\d+\.\d{3} \[\d+\.\d{3}, \d+\.\d{3}\]'
+
+
+def table_rows(stdout: str, header: str) -> list:
+    """The cells of each row of the table whose header line starts with
+    ``header``."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:  # after the header and |---|
+        if not line.startswith('|'):
+            break
+        rows.append([c.strip() for c in line.strip('|').split('|')])
+    return rows
+
+
+def test_deploy_speed_quick():
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'benchmarks', 'deploy_speed.py'),
+         '--quick'],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'machine: cpu ' in proc.stdout
+    assert SPEED_HEADER in proc.stdout, proc.stdout
+    rows = table_rows(proc.stdout, SPEED_HEADER)
+    assert [r[3] for r in rows] == list(BACKENDS)
+    for config, wxh, threads, backend, ms, ratio, tracks in rows:
+        assert config.startswith('retina_dmw_r18-tiny') and wxh == '320x192'
+        assert threads == '1' and float(ms) > 0
+        if backend == 'pytorch eager':
+            assert ratio == '1 (ref)'
+        else:
+            assert re.fullmatch(RATIO, ratio), ratio
+            assert re.fullmatch(r'(identical|DIFFERENT) \(max box diff '
+                                r'\S+ px\)', tracks), tracks
+    exports = table_rows(proc.stdout, '| config | WxH | graph |')
+    assert [r[2] for r in exports] == ['dynamic H, W', 'static']
+    assert all(float(r[4]) < 1e-4 for r in exports)  # max rel diff
+    assert '| config | threads | best ORT variant |' in proc.stdout
