@@ -211,9 +211,8 @@ def test_converter_keeps_one_copy_per_sequence(mot17):
 
 @pytest.mark.slow
 def test_an_epoch_passes_one_copy_once(trained):
-    import torch
-    ckpt = torch.load(osp.join(trained, 'epoch_1.pth'), weights_only=False,
-                      map_location='cpu')
+    from mmdmw.utils.safe_checkpoint import load_checkpoint_file
+    ckpt = load_checkpoint_file(osp.join(trained, 'epoch_1.pth'), 'cpu')
     # batch 1: one iteration per frame of one copy, not of three
     assert ckpt['meta']['iter'] == len(TRAIN_SEQS) * TRAIN_FRAMES
 
