@@ -1,21 +1,29 @@
 """A tiny train -> resume -> track -> evaluate run through the real tools on
-CPU, with two training processes through tools/dist_train.sh."""
+CPU, with two training processes through tools/dist_train.sh, and every
+tool's checkpoint loading refusing a booby-trapped checkpoint."""
 import json
+import math
 import os
 import os.path as osp
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
 
+from mmdmw.utils.safe_checkpoint import (checkpoint_safe_global_names,
+                                         load_checkpoint_file)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'dmw',
                   'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 FRAMES = 12  # per video: half-train 7 frames, half-val 5
+BATCH = 4  # the config's train_dataloader.batch_size
 
 
-def run_tool(*args, env=None, timeout=600) -> str:
+def run_tool(*args, env=None, timeout=600, expect_rc=0) -> str:
     env = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
     proc = subprocess.run([*args],
                           cwd=ROOT,
@@ -24,8 +32,23 @@ def run_tool(*args, env=None, timeout=600) -> str:
                           text=True,
                           timeout=timeout)
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
+    assert proc.returncode == expect_rc, output[-4000:]
     return output
+
+
+def num_train_samples(data_root: str) -> int:
+    """Frames of the half-train split (7 per video here)."""
+    with open(osp.join(data_root, 'annotations',
+                       'half-train_cocoformat.json')) as f:
+        return len(json.load(f)['images'])
+
+
+def metrics_printed(out: str) -> dict:
+    """``motchallenge-metric/NAME: VALUE`` pairs of a tool's log."""
+    return {
+        name: float(value) for name, value in re.findall(
+            r'motchallenge-metric/(\w+): ([-\d.]+)', out)
+    }
 
 
 @pytest.fixture(scope='module')
@@ -52,35 +75,55 @@ def cfg_options(data_root: str, epochs: int) -> list:
     ]
 
 
+# With thresholds at 0 even a one-epoch model outputs many tracks, so the
+# comparisons below have real content.
+EVERY_BOX = [
+    'model.head.test_cfg.score_thr=0.0', 'model.tracker.init_score_thr=0.0',
+    'model.tracker.score_thr=0.0', 'model.head.test_cfg.max_per_img=20'
+]
+
+
 @pytest.fixture(scope='module')
 def trained(data_root, tmp_path_factory) -> str:
     work_dir = str(tmp_path_factory.mktemp('work'))
     run_tool(sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-             work_dir, *cfg_options(data_root, epochs=1))
+             work_dir, *cfg_options(data_root, epochs=1), *EVERY_BOX)
     return work_dir
 
 
-def scalars(work_dir: str) -> list:
+def scalars(work_dir: str, run: int = -1) -> list:
+    """Logged scalars of a run in ``work_dir`` (by default the latest; the
+    resume test adds a second run to the ``trained`` work dir)."""
     runs = sorted(d for d in os.listdir(work_dir)
                   if osp.isfile(osp.join(work_dir, d, 'vis_data',
                                          'scalars.json')))
-    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+    with open(osp.join(work_dir, runs[run], 'vis_data', 'scalars.json')) as f:
         return [json.loads(line) for line in f]
 
 
 @pytest.mark.slow
-def test_train_logs_task_losses_and_weights(trained):
-    assert osp.isfile(osp.join(trained, 'epoch_1.pth'))
-    train_logs = [s for s in scalars(trained) if 'task_cls' in s]
-    assert train_logs, 'no training iteration was logged'
+def test_train_logs_task_losses_and_weights(trained, data_root):
+    train_logs = [s for s in scalars(trained, 0) if 'task_cls' in s]
+    # one process, batch 4: every sample once per epoch
+    per_epoch = math.ceil(num_train_samples(data_root) / BATCH)
+    assert [log['iter'] for log in train_logs] == list(
+        range(1, per_epoch + 1))
+    assert load_checkpoint_file(osp.join(
+        trained, 'epoch_1.pth'))['meta']['iter'] == per_epoch
     for log in train_logs:
-        for key in ('loss', 'task_cls', 'task_reg', 'task_reid'):
-            assert log[key] >= 0
-        # Eq. 8: the three dynamic weights always sum to 2.
+        # focal losses of the many negative anchors are never 0
+        for key in ('loss', 'task_cls', 'task_reid'):
+            assert log[key] > 0, (key, log)
+        # Eq. 8: each weight lies in [0, 1], the three sum to 2.
+        for key in ('alpha', 'beta', 'gamma'):
+            assert 0 <= log[key] <= 1, (key, log)
         assert log['alpha'] + log['beta'] + log['gamma'] == pytest.approx(
             2, abs=1e-3)
-    val = [s for s in scalars(trained) if 'motchallenge-metric/HOTA' in s]
-    assert val and 0 <= val[-1]['motchallenge-metric/HOTA'] <= 100
+    val = [s for s in scalars(trained, 0)
+           if 'motchallenge-metric/HOTA' in s]
+    assert len(val) == 1  # val_interval=1, one epoch
+    # every box kept: some overlap a person at TrackEval's lowest alpha
+    assert val[0]['motchallenge-metric/HOTA'] > 0
 
 
 @pytest.mark.slow
@@ -88,10 +131,20 @@ def test_resume_continues_from_last_checkpoint(trained, data_root):
     out = run_tool(sys.executable, 'tools/train.py', CONFIG, '--work-dir',
                    trained, '--resume', *cfg_options(data_root, epochs=2))
     assert 'resumed epoch: 1' in out, out[-3000:]
-    first = torch.load(osp.join(trained, 'epoch_1.pth'), weights_only=False)
-    second = torch.load(osp.join(trained, 'epoch_2.pth'), weights_only=False)
+    first = load_checkpoint_file(osp.join(trained, 'epoch_1.pth'))
+    second = load_checkpoint_file(osp.join(trained, 'epoch_2.pth'))
     assert second['meta']['epoch'] == 2
     assert second['meta']['iter'] == 2 * first['meta']['iter']
+
+
+@pytest.mark.slow
+def test_runner_checkpoints_need_only_the_allowlist(trained):
+    """What the Runner really writes: no ``builtins.getattr`` (compat mend
+    7), nothing outside the safe loader's allowlist."""
+    path = osp.join(trained, 'epoch_1.pth')
+    needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    assert 'builtins.getattr' not in needed
+    assert needed <= set(checkpoint_safe_global_names()), needed
 
 
 @pytest.mark.slow
@@ -101,10 +154,21 @@ def test_track_and_evaluate(trained, data_root, tmp_path):
                    osp.join(trained, 'epoch_1.pth'), '--eval', 'track',
                    '--out', out_dir, '--work-dir', str(tmp_path / 'test'),
                    '--show-dir', str(tmp_path / 'show'),
-                   *cfg_options(data_root, epochs=1))
+                   *cfg_options(data_root, epochs=1), *EVERY_BOX)
+    tested = metrics_printed(out)
+    # The validation after epoch 1 tracked the same frames with the same
+    # weights: tools/test.py on epoch_1.pth must give its figures.
+    val = [s for s in scalars(trained, 0)
+           if 'motchallenge-metric/HOTA' in s][0]
     for name in ('HOTA', 'DetA', 'AssA', 'LocA', 'MOTA', 'MOTP', 'IDF1',
-                 'IDSW', 'MT', 'ML'):
-        assert f'motchallenge-metric/{name}:' in out, name
+                 'IDP', 'IDR', 'FP', 'FN', 'IDSW', 'MT', 'ML'):
+        assert tested[name] == pytest.approx(
+            val[f'motchallenge-metric/{name}'], abs=1e-3), name
+    assert tested['HOTA'] > 0
+    # IDF1 is the harmonic mean of IDP and IDR (all three from IDTP).
+    idp, idr = tested['IDP'], tested['IDR']
+    assert tested['IDF1'] == pytest.approx(2 * idp * idr / (idp + idr),
+                                           abs=0.01)
     assert sorted(os.listdir(out_dir)) == ['SYN-01.txt', 'SYN-02.txt']
     # --show-dir renders every tracked frame, ground truth beside it.
     shown = [f for _, _, files in os.walk(tmp_path / 'show') for f in files]
@@ -119,21 +183,21 @@ def test_track_and_evaluate(trained, data_root, tmp_path):
 
 @pytest.mark.slow
 def test_dist_train_two_processes(data_root, tmp_path):
+    """Each of the two ranks sees half of the samples: an epoch takes
+    ceil(ceil(n / 2) / batch) iterations, not ceil(n / batch)."""
     work_dir = str(tmp_path / 'dist')
     out = run_tool('bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
                    work_dir, *cfg_options(data_root, epochs=1),
                    'train_cfg.val_interval=2',
                    env={'PORT': '29517', 'MMDMW_PYTHON': sys.executable})
-    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth')), out[-3000:]
     assert 'Distributed training is not used' not in out
-
-
-# With thresholds at 0 even a one-epoch model outputs many tracks, so the
-# comparison below has real content.
-EVERY_BOX = [
-    'model.head.test_cfg.score_thr=0.0', 'model.tracker.init_score_thr=0.0',
-    'model.tracker.score_thr=0.0', 'model.head.test_cfg.max_per_img=20'
-]
+    samples = num_train_samples(data_root)
+    per_rank = math.ceil(math.ceil(samples / 2) / BATCH)
+    assert per_rank < math.ceil(samples / BATCH)  # the test can tell
+    ckpt = load_checkpoint_file(osp.join(work_dir, 'epoch_1.pth'))
+    assert ckpt['meta']['iter'] == per_rank, out[-3000:]
+    assert re.search(rf'Epoch\(train\)\s+\[1\]\[\s*{per_rank}/{per_rank}\]',
+                     out), out[-3000:]
 
 
 def read_results(out_dir: str) -> dict:
@@ -169,3 +233,96 @@ def test_dist_test_matches_single_process(trained, data_root, tmp_path):
 
     assert table(dist) == table(single)
     assert 'coco/bbox_mAP:' in single
+
+
+class CreatesFile:
+    """Unpickled, it creates ``path``; a checkpoint holding it could as
+    well run a shell."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.fixture
+def crafted(trained, tmp_path) -> tuple:
+    """``epoch_1.pth`` with one booby-trapped entry in its meta, and the
+    file that loading it in full would create."""
+    ckpt = load_checkpoint_file(osp.join(trained, 'epoch_1.pth'))
+    marker = str(tmp_path / 'created_by_unpickling')
+    ckpt['meta']['note'] = CreatesFile(marker)
+    path = str(tmp_path / 'shared' / 'epoch_1.pth')
+    os.makedirs(osp.dirname(path))
+    torch.save(ckpt, path)
+    return path, marker
+
+
+def assert_refused(out: str, path: str, marker: str) -> None:
+    errors = [line for line in out.splitlines() if line.startswith('error:')]
+    assert errors, out[-3000:]
+    assert path in errors[-1] and 'io.open' in errors[-1]
+    assert '--trust-checkpoint' in errors[-1]
+    assert 'Traceback' not in out
+    assert not osp.exists(marker)
+
+
+@pytest.mark.slow
+def test_test_tool_loads_crafted_checkpoint_only_when_trusted(
+        crafted, data_root, tmp_path):
+    path, marker = crafted
+    args = ['--work-dir', str(tmp_path / 'w'), *cfg_options(data_root, 1)]
+    out = run_tool(sys.executable, 'tools/test.py', CONFIG, path, *args,
+                   expect_rc=1)
+    assert_refused(out, path, marker)
+    out = run_tool(sys.executable, 'tools/test.py', CONFIG, path,
+                   '--trust-checkpoint', *args)
+    assert osp.exists(marker)
+    assert 'motchallenge-metric/HOTA:' in out
+
+
+@pytest.mark.slow
+def test_train_resume_and_load_from_refuse_crafted_checkpoint(
+        crafted, data_root, tmp_path):
+    path, marker = crafted
+    work = ['--work-dir', str(tmp_path / 'w')]
+    out = run_tool(sys.executable, 'tools/train.py', CONFIG, *work,
+                   '--resume', path, *cfg_options(data_root, 1),
+                   expect_rc=1)
+    assert_refused(out, path, marker)
+    out = run_tool(sys.executable, 'tools/train.py', CONFIG, *work,
+                   *cfg_options(data_root, 1), f'load_from={path}',
+                   expect_rc=1)
+    assert_refused(out, path, marker)
+    # --trust-checkpoint reaches the Runner's loader through load_cfg, as
+    # in tools/test.py above (test_safe_checkpoint.py: the loader itself).
+
+
+@pytest.mark.slow
+def test_demo_loads_crafted_checkpoint_only_when_trusted(
+        crafted, data_root, tmp_path):
+    path, marker = crafted
+    frames = str(tmp_path / 'frames')  # two frames are enough here
+    os.makedirs(frames)
+    for name in ('000001.jpg', '000002.jpg'):
+        shutil.copy(osp.join(data_root, 'train', 'SYN-01', 'img1', name),
+                    frames)
+    out_txt = str(tmp_path / 'demo.txt')
+    args = [sys.executable, 'tools/demo/track_video.py', frames, CONFIG,
+            path, '--out-txt', out_txt]
+    assert_refused(run_tool(*args, expect_rc=1), path, marker)
+    assert not osp.exists(out_txt)
+    out = run_tool(*args, '--trust-checkpoint')
+    assert osp.exists(marker)
+    assert 'tracked 2 frames' in out
+
+
+@pytest.mark.slow
+def test_converter_refuses_crafted_checkpoint(crafted, tmp_path):
+    path, marker = crafted
+    out = run_tool(sys.executable,
+                   'tools/model_converters/mobilenetv2_deepsort_to_mmdet.py',
+                   path, str(tmp_path / 'converted.pth'), expect_rc=1)
+    assert_refused(out, path, marker)
+    assert not osp.exists(tmp_path / 'converted.pth')
