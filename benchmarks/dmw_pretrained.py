@@ -284,6 +284,9 @@ def bootstrap_ci(diffs: Sequence[float],
 
 
 def paired_cell(diffs: Sequence[float], digits: int) -> str:
+    """Mean paired difference with its bootstrap interval; NaN pairs (no
+    matched prediction in a run) are left out."""
+    diffs = [d for d in diffs if not np.isnan(d)]
     if not diffs:
         return '—'
     mean = float(np.mean(diffs))
@@ -386,7 +389,7 @@ def report(results_dir: str, epochs: int) -> str:
     planned = sum(r.seeds for r in ROWS)
     return '\n\n'.join([
         f'{done} of {planned} runs finished ({epochs} epochs each; '
-        f'JSONs in {results_dir})',
+        f'JSONs in {osp.relpath(results_dir, ROOT)})',
         '### Results per row (mean ± std over seeds; n = seeds done/planned)',
         results_table(by_row),
         '### Paired difference to fixed (1, 1, 1), same PSO, same seeds '
