@@ -46,9 +46,20 @@ model = dict(
             nms=dict(type='nms', iou_threshold=0.5),
             max_per_img=300)),
     loss_weighting=dict(type='DMWLoss', mode='dmw'),
+    # ChainTracker's defaults, written out (BENCHMARKS.md section 4)
     tracker=dict(
         type='ChainTracker',
         init_score_thr=0.5,
         score_thr=0.3,
-        match_iou_thr=0.5,
-        num_frames_retain=10))
+        confirm_score_thr=0.7,
+        min_hits=2,
+        match_iou_thr=0.3,
+        low_match_iou_thr=0.5,
+        motion_iou_weight=0.5,
+        id_score_thr=None,
+        obs_noise=0.1,
+        pair_correlation=0.5,
+        motion_noise=0.02,
+        size_noise=0.005,
+        init_velocity_std=0.1,
+        num_frames_retain=30))
