@@ -5,8 +5,8 @@ Toy: shared parameter theta = 2 (backbone, a 1x1 linear layer), input x = 1,
 feature f = theta * x = 2; task losses L_cls = f, L_reg = f^2, L_reid = 3f,
 so dL_t/dtheta = 1, 2f = 4, 3. lr = 0 keeps theta at 2 for every iteration.
 """
-import json
 import glob
+import json
 import os.path as osp
 
 import pytest
