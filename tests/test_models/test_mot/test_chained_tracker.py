@@ -185,7 +185,7 @@ def test_new_video_resets_state():
     with video 1's last frame and continue its ids."""
     torch.manual_seed(0)
     cfg = Config.fromfile(CONFIG)
-    cfg.model.head.test_cfg.score_thr = 0.0  # a random model still tracks
+    cfg.model.head.test_cfg.update(score_thr=0.0, max_per_img=10)  # tracks
     cfg.model.tracker.update(init_score_thr=0.0, score_thr=0.0)
     with DefaultScope.overwrite_default_scope('mmdet'):
         net = MODELS.build(cfg.model)
