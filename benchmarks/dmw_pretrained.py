@@ -125,7 +125,7 @@ def study_config(work_root: str, grad_interval: int,
             if step['type'] in ('Resize', 'RandomResize'):
                 step['scale'] = img_scale
             elif step['type'] == 'RandomCrop':
-                step['crop_size'] = img_scale[::-1]
+                step['crop_size'] = img_scale  # (w, h)
     anchors = cfg.model.head.anchor_generator
     anchors.base_sizes = [round(b * scale) for b in anchors.base_sizes]
     cfg.custom_hooks = [dict(type='GradientShareHook',

@@ -42,10 +42,10 @@ def test_synthetic_pipeline_is_mot17s_at_its_scale():
     train = synthetic.train_pipeline
     assert transform(train, 'RandomResize')['scale'] == (320, 192)
     assert transform(train, 'RandomResize')['ratio_range'] == (0.9, 1.1)
-    assert transform(train, 'RandomCrop')['crop_size'] == (192, 320)  # (h, w)
+    assert transform(train, 'RandomCrop')['crop_size'] == (320, 192)  # (w, h)
     assert transform(synthetic.test_pipeline, 'Resize')['scale'] == (320, 192)
     # The base keeps its own scale.
     assert transform(mot17.train_pipeline, 'RandomResize')['scale'] == (
         1088, 608)
     assert transform(mot17.train_pipeline, 'RandomCrop')['crop_size'] == (
-        608, 1088)
+        1088, 608)

@@ -159,7 +159,7 @@ def cfg_options(root: str) -> list:
         *[f'{d}.persistent_workers=False' for d in loaders],
         # TransformBroadcaster's RandomResize, RandomCrop and Resize
         f'train_dataloader.dataset.pipeline.1.transforms.2.scale=({w},{h})',
-        f'train_dataloader.dataset.pipeline.1.transforms.4.crop_size=({h},{w})',
+        f'train_dataloader.dataset.pipeline.1.transforms.4.crop_size=({w},{h})',
         f'test_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
         f'val_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
         # ResNet-50 at 1/4 width, no ImageNet download

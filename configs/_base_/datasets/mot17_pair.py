@@ -32,7 +32,7 @@ train_pipeline = [
             # would stop TransformBroadcaster).
             dict(
                 type='RandomCrop',
-                crop_size=img_scale[::-1],
+                crop_size=img_scale,  # (w, h), as RandomCrop reads it
                 allow_negative_crop=True,
                 bbox_clip_border=False),
             dict(type='RandomFlip', prob=0.5),

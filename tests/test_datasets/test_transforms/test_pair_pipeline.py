@@ -119,11 +119,6 @@ def test_both_frames_get_the_same_geometry(video):
     assert flips == {True, False}, 'draws saw no flip (or only flips)'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='configs/_base_/datasets give RandomCrop crop_size=(h, w); '
-    "mmdet's RandomCrop reads (w, h), so training crops are 192 px wide "
-    '(MOT17: 608 of 1088) instead of the full width')
 def test_crop_keeps_the_full_width(video):
     """RandomResize scales 320x192 by 0.9-1.1; the crop to 320x192 must
     leave min(320, resized width) columns."""
