@@ -16,10 +16,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdmw.apis.inference import init_tracker, track_frames
+from mmdmw.apis.inference import init_tracker, run_demo, track_frames
 from mmdmw.apis.video_io import iter_frames
+from mmdmw.datasets.mot2coco import convert_mot_to_coco
 from mmdmw.datasets.synthetic_mot import generate_synthetic_mot
-from mmdmw.deploy import DeployError, ORTGraph, export_onnx, use_onnxruntime
+from mmdmw.deploy import (DeployError, ORTGraph, exit_on_deploy_error,
+                          export_onnx, use_onnxruntime)
 from mmdmw.deploy.export import export_graph
 from mmdmw.deploy.graphs import FEATURES_FILE, HEAD_FILE, head_input_names
 from mmdmw.deploy.ort_runtime import (META_NUM_LEVELS, META_SIZE_DIVISOR,
@@ -65,11 +67,20 @@ def model(cfg):
 
 
 @pytest.fixture(scope='module')
-def frames_dir(tmp_path_factory) -> str:
+def data_root(tmp_path_factory) -> str:
+    """One synthetic video with COCO-video annotations (half-val: the
+    second half of its frames)."""
     root = str(tmp_path_factory.mktemp('synthetic'))
     generate_synthetic_mot(root, num_seqs=1, num_frames=NUM_FRAMES,
                            progress=False)
-    return osp.join(root, 'train', 'SYN-01', 'img1')
+    convert_mot_to_coco(root, osp.join(root, 'annotations'), ['half-val'],
+                        progress=False)
+    return root
+
+
+@pytest.fixture(scope='module')
+def frames_dir(data_root) -> str:
+    return osp.join(data_root, 'train', 'SYN-01', 'img1')
 
 
 @pytest.fixture(scope='module')
@@ -124,7 +135,9 @@ def test_graphs_equal_pytorch_at_another_size(exported, model):
     assert 'Range' in ops  # coordinates: arange of the map's size, in-graph
 
 
-@pytest.mark.parametrize('exporter', ['torchscript', 'dynamo'])
+@pytest.mark.parametrize(
+    'exporter',
+    ['torchscript', pytest.param('dynamo', marks=pytest.mark.slow)])
 def test_coord_conv_coordinates_follow_the_input_size(exporter, tmp_path):
     # A 1x1 CoordConv that outputs only its x channel (weight 1 on x, 0 on
     # the input and y, no bias): at width W the output is -1 + 2j/(W-1).
@@ -151,6 +164,16 @@ def test_coord_conv_coordinates_follow_the_input_size(exporter, tmp_path):
     assert np.allclose(out[0, 0], [[-1, 0, 1]], atol=1e-6)
 
 
+@pytest.mark.slow  # the dynamo exporter takes about a minute here
+def test_dynamo_export_equals_pytorch(model, tmp_path):
+    frames = [torch.randn(1, 3, 96, 128) for _ in range(2)]
+    report = export_onnx(model, str(tmp_path), frames, exporter='dynamo')
+    assert report.max_rel_diff < REL_TOL  # at 96x128 and at 128x192
+    graph = ORTGraph(report.features_path)
+    assert graph.session.get_inputs()[0].shape == [
+        1, 3, '32*height_blocks', '32*width_blocks']
+
+
 # ---------------------------------------------------------------- tracking
 def test_tracks_identical_between_backends(exported, cfg, model, frames_dir):
     out, _, _ = exported
@@ -164,23 +187,29 @@ def test_tracks_identical_between_backends(exported, cfg, model, frames_dir):
         assert torch.allclose(a.bboxes, b.bboxes, rtol=0, atol=BOX_TOL)
 
 
-def test_demo_and_test_tools_on_onnxruntime(exported, frames_dir, tmp_path):
-    out, _, ckpt = exported
-    txts = {}
-    for backend in ('pytorch', 'onnxruntime'):
-        txt = str(tmp_path / f'{backend}.txt')
-        weights = [ckpt] if backend == 'pytorch' else ['--onnx', out]
-        run('tools/demo/track_video.py', frames_dir, CONFIG, *weights,
-            '--backend', backend, '--out-txt', txt)
-        txts[backend] = np.loadtxt(txt, delimiter=',', ndmin=2)
-    a, b = txts['pytorch'], txts['onnxruntime']
+def test_demo_and_test_tools_on_onnxruntime(exported, model, frames_dir,
+                                            data_root, tmp_path):
+    out, _, _ = exported
+    want_txt, got_txt = str(tmp_path / 'pytorch.txt'), str(tmp_path / 'ort.txt')
+    run_demo(model, frames_dir, out_txt=want_txt, progress=False)
+    run('tools/demo/track_video.py', frames_dir, CONFIG, '--backend',
+        'onnxruntime', '--onnx', out, '--out-txt', got_txt)
+    a = np.loadtxt(want_txt, delimiter=',', ndmin=2)
+    b = np.loadtxt(got_txt, delimiter=',', ndmin=2)
     assert len(a) > 0 and a.shape == b.shape
     assert np.array_equal(a[:, :2], b[:, :2])  # frames and identities
     assert np.abs(a[:, 2:6] - b[:, 2:6]).max() <= BOX_TOL
+    # the test tool scores the ORT model through TrackEval, as PyTorch's
+    proc = run('tools/test.py', CONFIG, '--backend', 'onnxruntime', '--onnx',
+               out, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+               f'test_dataloader.dataset.data_root={data_root}/',
+               'test_dataloader.num_workers=0',
+               'test_dataloader.persistent_workers=False')
+    assert 'HOTA | DetA | AssA' in proc.stdout + proc.stderr
 
 
 # ------------------------------------------------------------------ errors
-def test_missing_and_corrupt_onnx_files(exported, tmp_path):
+def test_missing_and_corrupt_onnx_files(exported, cfg, tmp_path):
     out, _, _ = exported
     with pytest.raises(DeployError,
                        match=r'features.onnx not found; export it with: '
@@ -192,13 +221,15 @@ def test_missing_and_corrupt_onnx_files(exported, tmp_path):
     with pytest.raises(DeployError, match='is not a valid ONNX model') as err:
         ORTGraph(str(corrupt))
     assert '\n' not in str(err.value)
-    # through the tool: one line on stderr, exit status 1
-    proc = run('tools/test.py', CONFIG, '--backend', 'onnxruntime', '--onnx',
-               str(tmp_path / 'nowhere'), check=False)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        'error: ' + str(tmp_path / 'nowhere' / FEATURES_FILE) +
-        ' not found; export it with')
+    # as the tools build the model: one line, exit status 1
+    nowhere = str(tmp_path / 'nowhere')
+    with pytest.raises(SystemExit) as exit_info, exit_on_deploy_error():
+        init_tracker(use_onnxruntime(copy.deepcopy(cfg), nowhere))
+    message = str(exit_info.value.code)
+    assert message.startswith(f'error: {nowhere}/{FEATURES_FILE} not found; '
+                              'export it with: python tools/deployment/'
+                              'pytorch2onnx.py CONFIG CHECKPOINT --out')
+    assert '\n' not in message
 
 
 def test_frame_sizes_the_graph_cannot_take(exported, cfg):
