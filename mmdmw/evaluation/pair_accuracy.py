@@ -52,7 +52,8 @@ def match_pair_halves(first_boxes: Tensor,
     """
     if first_boxes.numel() == 0 or gt_boxes.numel() == 0:
         return [], []
-    ious = bbox_overlaps(first_boxes.float(), gt_boxes.float()).numpy()
+    ious = bbox_overlaps(first_boxes.float(),
+                         gt_boxes.float()).detach().cpu().numpy()
     rows, cols = linear_sum_assignment(-ious)  # maximise the total IoU
     keep = ious[rows, cols] >= match_iou_thr
     rows, cols = rows[keep], cols[keep]
