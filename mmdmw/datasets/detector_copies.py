@@ -52,7 +52,8 @@ def select_detector_copies(
     """Keep one copy of each MOT17 sequence.
 
     Args:
-        seq_dirs (Sequence[str]): Sequence folders, e.g. ``train/MOT17-02-DPM``.
+        seq_dirs (Sequence[str]): Sequence folders, e.g.
+            ``train/MOT17-02-DPM``.
         detector (str): The copy to keep, ``'DPM'``, ``'FRCNN'`` or ``'SDP'``;
             ``'all'`` keeps every copy (each frame then counts three times
             per epoch and in the scores). A sequence whose chosen copy is

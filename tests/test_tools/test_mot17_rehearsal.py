@@ -174,7 +174,8 @@ def cfg_options(root: str) -> list:
         *[f'{d}.persistent_workers=False' for d in loaders],
         # TransformBroadcaster's RandomResize, RandomCrop and Resize
         f'train_dataloader.dataset.pipeline.1.transforms.2.scale=({w},{h})',
-        f'train_dataloader.dataset.pipeline.1.transforms.4.crop_size=({w},{h})',
+        'train_dataloader.dataset.pipeline.1.transforms.4.crop_size='
+        f'({w},{h})',
         f'test_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
         f'val_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
         # ResNet-50 at 1/4 width, no ImageNet download
@@ -184,7 +185,8 @@ def cfg_options(root: str) -> list:
         'train_cfg.max_epochs=1', 'train_cfg.val_begin=2',  # no val
         'default_hooks.logger.interval=5', 'randomness.seed=0',
         # every box of the one-epoch model, so tracks exist to write
-        'model.head.test_cfg.score_thr=0.0', 'model.head.test_cfg.max_per_img=5',
+        'model.head.test_cfg.score_thr=0.0',
+        'model.head.test_cfg.max_per_img=5',
         'model.tracker.init_score_thr=0.0', 'model.tracker.score_thr=0.0'
     ]
 

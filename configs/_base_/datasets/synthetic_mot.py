@@ -26,7 +26,7 @@ def _at_this_scale(pipeline: list) -> list:
         if transform['type'] == 'RandomResize':
             transform['ratio_range'] = resize_ratio_range
         if transform['type'] == 'RandomCrop':
-            transform['crop_size'] = img_scale  # (w, h), as RandomCrop reads it
+            transform['crop_size'] = img_scale  # (w, h) for RandomCrop
         out.append(transform)
     return out
 
