@@ -190,7 +190,8 @@ def test_tracks_identical_between_backends(exported, cfg, model, frames_dir):
 def test_demo_and_test_tools_on_onnxruntime(exported, model, frames_dir,
                                             data_root, tmp_path):
     out, _, _ = exported
-    want_txt, got_txt = str(tmp_path / 'pytorch.txt'), str(tmp_path / 'ort.txt')
+    want_txt = str(tmp_path / 'pytorch.txt')
+    got_txt = str(tmp_path / 'ort.txt')
     run_demo(model, frames_dir, out_txt=want_txt, progress=False)
     run('tools/demo/track_video.py', frames_dir, CONFIG, '--backend',
         'onnxruntime', '--onnx', out, '--out-txt', got_txt)
