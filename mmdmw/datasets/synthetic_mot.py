@@ -220,10 +220,10 @@ def simulate_crowd_gt(seed: int,
                       ) -> np.ndarray:
     """Ground truth of a crowded synthetic sequence (no images).
 
-    Groups of 1-4 people (6-9 groups) walk side by side (one beside the other in depth,
-    so their boxes overlap and the one behind is partly or wholly hidden,
-    often for many frames) with one shared, noisy velocity, both ways, so
-    groups also cross one another; half the groups are in view at frame 1,
+    Groups of 1-4 people (6-9 groups) walk side by side (one beside the
+    other in depth, so their boxes overlap and the one behind is partly or
+    wholly hidden, often for many frames) with one shared, noisy velocity,
+    both ways, so groups also cross one another; half the groups are in view at frame 1,
     the others enter from a side during the first 70% of the sequence, and
     all walk out of view. Sizes follow the same ground-plane perspective as
     :func:`generate_synthetic_mot`. Visibility is the fraction of a box not
