@@ -38,7 +38,9 @@ def cfg() -> Config:
     # Random weights score every anchor near the focal prior (0.01); zero
     # thresholds turn those detections into tracks, to exercise the output.
     cfg.model.head.test_cfg.score_thr = 0.0
-    cfg.model.tracker.update(init_score_thr=0.0, score_thr=0.0)
+    # every node starts a confirmed track at once (no tentative frames)
+    cfg.model.tracker.update(
+        init_score_thr=0.0, score_thr=0.0, confirm_score_thr=0.0)
     return cfg
 
 
