@@ -265,7 +265,7 @@ def check_against_pytorch(model: nn.Module, features_path: str,
     def compare(ort_outs: Sequence[np.ndarray],
                 torch_outs: Sequence[Tensor]) -> None:
         for got, want in zip(ort_outs, torch_outs):
-            want = want.numpy()
+            want = want.detach().cpu().numpy()
             abs_diff = float(np.abs(got - want).max()) if want.size else 0.
             scale = float(np.abs(want).max()) if want.size else 0.
             diffs.append((abs_diff, abs_diff / max(scale, 1e-12)))
@@ -274,7 +274,7 @@ def check_against_pytorch(model: nn.Module, features_path: str,
     with torch.no_grad():
         for img in frames:
             feats_t = model.extract_feat(img)
-            feats_o = features.run({IMAGE_INPUT: img.numpy()})
+            feats_o = features.run({IMAGE_INPUT: img.cpu().numpy()})
             compare(feats_o, feats_t)
             if prev_t is None or prev_t[0].shape != feats_t[0].shape:
                 prev_t = feats_t  # a video's first frame: with itself
@@ -282,7 +282,7 @@ def check_against_pytorch(model: nn.Module, features_path: str,
             # ORT's head on PyTorch's maps: each graph checked on its own
             names = head_input_names(len(feats_t))
             feeds = {
-                n: t.numpy()
+                n: t.cpu().numpy()
                 for n, t in zip(names, (*feats_t, *prev_t))
             }
             compare(head.run(feeds), [t for out in outs_t for t in out])

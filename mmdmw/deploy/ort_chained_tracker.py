@@ -74,7 +74,7 @@ class ORTPairHead:
         cur, prev = pair
         names = head_input_names(len(cur))
         feeds = {
-            name: t.numpy()
+            name: t.detach().cpu().numpy()
             for name, t in zip(names, (*cur, *prev))
         }
         outs = [torch.from_numpy(o) for o in self.graph.run(feeds)]

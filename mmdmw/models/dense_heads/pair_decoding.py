@@ -79,9 +79,11 @@ def decode_pairs(cls_scores: Sequence[Tensor],
     """
     cfg = test_cfg
     anchors = anchors_of(prior_generator, cls_scores)
-    cls = flatten_levels(cls_scores, 2)[0].sigmoid()  # (P, 2)
-    reg = flatten_levels(bbox_preds, 8)[0]  # (P, 8)
-    reid = flatten_levels(reid_scores, 1)[0, :, 0].sigmoid()  # (P,)
+    # float32 whatever the network ran in (fp16 scores and fp32 boxes would
+    # meet in NMS otherwise)
+    cls = flatten_levels(cls_scores, 2)[0].float().sigmoid()  # (P, 2)
+    reg = flatten_levels(bbox_preds, 8)[0].float()  # (P, 8)
+    reid = flatten_levels(reid_scores, 1)[0, :, 0].float().sigmoid()  # (P,)
 
     scores = cls[:, 0]
     keep = (scores > cfg['score_thr']).nonzero().squeeze(1)

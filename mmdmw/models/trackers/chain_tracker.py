@@ -170,12 +170,10 @@ class ChainTracker(BaseTracker):
         return Dict({key: self.state[key][keep] for key in STATE_KEYS})
 
     def _follow(self, like: Tensor) -> None:
-        """Move the state to the device (and float dtype) of ``like``."""
+        """Move the state to the device of ``like``; floats stay float32 (a
+        Kalman filter in float16 would lose its covariances)."""
         for key in STATE_KEYS:
-            value = self.state[key].to(like.device)
-            if value.is_floating_point():
-                value = value.to(like.dtype)
-            self.state[key] = value
+            self.state[key] = self.state[key].to(like.device)
 
     @property
     def empty(self) -> bool:
@@ -271,6 +269,8 @@ class ChainTracker(BaseTracker):
         if frame_id == 0 or 0 <= frame_id <= self.frame_id:
             self.reset()
         self.frame_id = frame_id
+        prev_bboxes, cur_bboxes, scores = (prev_bboxes.float(),
+                                           cur_bboxes.float(), scores.float())
         self._follow(cur_bboxes)
         st = self.state
 

@@ -381,3 +381,19 @@ def test_output_node_boxes_when_not_filtered():
 def test_bad_arguments_say_which(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         ChainTracker(**kwargs)
+
+
+def test_half_precision_nodes_keep_a_float32_state():
+    # fp16 inference hands fp16 boxes; the filter state stays float32 and
+    # gives the same ids and (to fp16 rounding) the same boxes
+    scene = [{'a': box_at(x), 'b': box_at(100 - x)} for x in (0, 4, 8, 12)]
+    ref, half = ChainTracker(), ChainTracker()
+    for t, frame in enumerate(scene):
+        before = scene[t - 1] if t else {}
+        prev, cur, s, ids = nodes_for(frame, before)
+        want = ref.track(prev, cur, s, ids, frame_id=t)
+        got = half.track(prev.half(), cur.half(), s.half(), ids.half(),
+                         frame_id=t)
+        assert half.memo.pos.dtype == torch.float32
+        assert got.instances_id.tolist() == want.instances_id.tolist()
+        assert torch.allclose(got.bboxes, want.bboxes, atol=0.05)
