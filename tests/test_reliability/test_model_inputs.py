@@ -26,7 +26,9 @@ def model():
     cfg.model.head.test_cfg.update(
         score_thr=0.0, max_per_img=MANY, nms=dict(type='nms',
                                                   iou_threshold=1.0))
-    cfg.model.tracker.update(init_score_thr=0.0, score_thr=0.0)
+    # every node starts a confirmed track at once (no tentative frames)
+    cfg.model.tracker.update(
+        init_score_thr=0.0, score_thr=0.0, confirm_score_thr=0.0)
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmdet'):
         net = MODELS.build(cfg.model)

@@ -17,7 +17,8 @@ MOT_FIELDS = 10
 #: Random weights score near the focal prior (0.01); zero thresholds make
 #: every frame of every sequence hold tracks.
 TRACK_ALL = ('model.head.test_cfg.score_thr=0.0',
-             'model.tracker.init_score_thr=0.0', 'model.tracker.score_thr=0.0')
+             'model.tracker.init_score_thr=0.0', 'model.tracker.score_thr=0.0',
+             'model.tracker.confirm_score_thr=0.0')
 DEMO_FRAMES = 100  # long enough to be killed midway
 
 
@@ -60,13 +61,17 @@ def test_test_run_killed_keeps_finished_sequences(data_root, checkpoint,
         'test_dataloader.dataset.ann_file=annotations/train_cocoformat.json',
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False', *TRACK_ALL)
+    def results() -> list:  # a file is written to a hidden temporary first
+        names = os.listdir(out_dir) if osp.isdir(out_dir) else []
+        return sorted(n for n in names if not n.startswith('.'))
+
     def finished() -> bool:
-        return osp.isdir(out_dir) and bool(os.listdir(out_dir))
+        return bool(results())
 
     wait_for(finished, proc, 'the first sequence')
     assert kill_group(proc) == -9, 'the run ended before it was killed'
     # The first sequence, whole; nothing of the second, not even a part.
-    assert os.listdir(out_dir) == ['SYN-01.txt']
+    assert results() == ['SYN-01.txt']
     frames = mot_frames(osp.join(out_dir, 'SYN-01.txt'))
     assert sorted(set(frames)) == list(range(1, FRAMES + 1))
 
@@ -84,7 +89,8 @@ def test_demo_killed_keeps_frames_done(data_root, checkpoint, tmp_path):
     config.write_text(
         f'_base_ = {CONFIG!r}\n'
         'model = dict(head=dict(test_cfg=dict(score_thr=0.0)),\n'
-        '             tracker=dict(init_score_thr=0.0, score_thr=0.0))\n')
+        '             tracker=dict(init_score_thr=0.0, score_thr=0.0,\n'
+        '                          confirm_score_thr=0.0))\n')
     txt = str(tmp_path / 'out.txt')
     proc = start_tool(sys.executable, 'tools/demo/track_video.py',
                       str(frames_dir), str(config), checkpoint, '--out-txt',

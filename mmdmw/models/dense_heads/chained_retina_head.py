@@ -5,6 +5,7 @@ per location (1 in CTracker), P anchors of an image over all levels.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -313,7 +314,14 @@ class ChainedRetinaHead(RetinaHead):
 
 
 def _field(instances: Optional[InstanceData], name: str) -> Optional[Tensor]:
-    """``instances.name`` as a tensor, or None when there is no such field."""
+    """``instances.name`` as a tensor, or None when there is no such field.
+
+    Boxes may come as ``HorizontalBoxes``, tensors or (from mmdet's
+    ``demo_track_inputs``) numpy arrays.
+    """
     if instances is None or name not in instances:
         return None
-    return get_box_tensor(instances.get(name))  # tensors pass unchanged
+    value = instances.get(name)
+    if isinstance(value, np.ndarray):
+        value = torch.from_numpy(value)
+    return get_box_tensor(value)  # tensors pass unchanged
