@@ -4,7 +4,7 @@
 #   -> train the small CPU config -> track the held-out half of every video
 #   and score it (HOTA, CLEAR MOT, IDF1) -> render a demo video and the
 #   learning-pace plot.
-#   bash tools/quickstart.sh            (3 to 6 min on 2 CPU cores once
+#   bash tools/quickstart.sh            (about 10 min on 2 busy CPU cores once
 #                                        the environment is installed)
 # Outputs go to work_dirs/quickstart/.
 set -euo pipefail
