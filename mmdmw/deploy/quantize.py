@@ -143,7 +143,8 @@ def quantize_graph(src: str,
                    dst: str,
                    feeds: Sequence[Dict[str, np.ndarray]],
                    method: str = 'minmax',
-                   preprocess: bool = True) -> bool:
+                   preprocess: bool = True,
+                   op_types: Optional[Sequence[str]] = None) -> bool:
     """Quantise one graph: QDQ, uint8 activations, int8 per-channel weights.
 
     Args:
@@ -153,6 +154,8 @@ def quantize_graph(src: str,
         method (str): ``minmax`` or ``percentile``. Defaults to 'minmax'.
         preprocess (bool): Run ORT's ``quant_pre_process`` first (symbolic
             shape inference and graph optimisation). Defaults to True.
+        op_types (Sequence[str], optional): Op types to quantise; None:
+            every type ONNX Runtime can. Defaults to None.
 
     Returns:
         bool: Whether the pre-processing ran.
@@ -186,6 +189,7 @@ def quantize_graph(src: str,
             activation_type=quant.QuantType.QUInt8,
             weight_type=quant.QuantType.QInt8,
             per_channel=True,
+            op_types_to_quantize=list(op_types) if op_types else None,
             calibrate_method=getattr(quant.CalibrationMethod,
                                      CALIBRATION_METHODS[method]),
             extra_options=extra)
