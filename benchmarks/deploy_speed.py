@@ -8,12 +8,21 @@ frames without it) by the PyTorch ``ChainedTracker`` and by
 * ``ort all``: dynamic height and width, ONNX Runtime's full graph
   optimisation (the default of ``--backend onnxruntime``);
 * ``ort basic`` / ``ort disable``: lower optimisation levels;
-* ``ort all, static``: the export fixed to the benchmark's frame size.
+* ``ort all, static``: the export fixed to the benchmark's frame size;
+* ``ort int8``: the dynamic export quantised to int8
+  (``mmdmw.deploy.quantize_onnx``: QDQ, uint8 activations, int8 per-channel
+  weights), calibrated on the clip's first :data:`CALIB_FRAMES` frames.
 
 Each setting runs at 1 and 2 threads (torch's intra-op threads and ONNX
 Runtime's alike). The tracks of every ORT variant are compared with
-PyTorch's, frame by frame (identities equal, boxes within 0.01 px).
-Goal (the issue): ORT / PyTorch <= 0.67 on the R50 with identical tracks.
+PyTorch's, frame by frame (identities equal, boxes within 0.01 px); int8's
+are not expected identical and get an agreement measure instead (see
+:func:`track_agreement`). Goal (the issue): ORT / PyTorch <= 0.67 on the R50
+with identical tracks, so only fp32 variants can meet it; int8 has its own
+table. PyTorch's own tracks at 1 and at 2 threads are compared too: where
+they differ, near-tied detections (random weights) flip on the last bit of
+a sum's order, and an ORT difference at one thread count is that, not an
+ORT defect.
 
     python benchmarks/deploy_speed.py [--quick]
 """
@@ -30,26 +39,37 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmdet.structures.bbox import bbox_overlaps
+from scipy.optimize import linear_sum_assignment
 from mmdet.structures import DetDataSample, TrackDataSample
 from torch import Tensor
 
 from _models import R50_NAME, TINY_PATTERN, build, config_name, load_config
 from inference_speed import frame_meta, load_clip
 from mmdmw.deploy import export_onnx, use_onnxruntime
+from mmdmw.deploy.export import check_against_pytorch
+from mmdmw.deploy.quantize import quantize_onnx
 
 #: The issue's goal on the R50: ORT time / PyTorch time.
 GOAL_RATIO = 0.67
 #: Tracks are identical when ids are equal and boxes within this (pixels).
 BOX_TOLERANCE = 0.01
 SEED = 0
-#: ORT variants: name -> (static export, graph optimisation level).
+#: ORT variants: name -> (graph folder, graph optimisation level).
 ORT_VARIANTS = {
-    'ort all': (False, 'all'),
-    'ort basic': (False, 'basic'),
-    'ort disable': (False, 'disable'),
-    'ort all, static': (True, 'all'),
+    'ort all': ('dynamic', 'all'),
+    'ort basic': ('dynamic', 'basic'),
+    'ort disable': ('dynamic', 'disable'),
+    'ort all, static': ('static', 'all'),
+    'ort int8': ('int8', 'all'),
 }
-QUICK_VARIANTS = ('ort all', 'ort all, static')
+QUICK_VARIANTS = ('ort all', 'ort all, static', 'ort int8')
+#: Variants whose tracks are not expected identical (not for the goal).
+INT8_VARIANTS = ('ort int8', )
+#: int8 calibration frames: the clip's first ones.
+CALIB_FRAMES = 8
+#: A PyTorch track box is matched by an int8 box at this IoU or more.
+MATCH_IOU = 0.5
 
 
 @dataclass
@@ -110,15 +130,66 @@ def same_tracks(a: TrackRecorder, b: TrackRecorder) -> Tuple[bool, float]:
     return worst <= BOX_TOLERANCE, worst
 
 
+def track_agreement(ref: TrackRecorder, other: TrackRecorder) -> float:
+    """Share of ``ref``'s track boxes that ``other`` reproduces.
+
+    Each frame, ``ref``'s boxes are matched one-to-one to ``other``'s
+    (Hungarian, IoU >= :data:`MATCH_IOU`); each ``ref`` identity is mapped
+    to the ``other`` identity it is matched with most often. A ``ref`` box
+    agrees when it is matched and its match has the mapped identity.
+
+    Returns:
+        float: Agreeing boxes / ``ref``'s boxes (1 when ``ref`` has none).
+    """
+    pairs = []
+    for t, (ids_a, boxes_a) in ref.tracks.items():
+        ids_b, boxes_b = other.tracks[t]
+        if not len(ids_a) or not len(ids_b):
+            continue
+        iou = bbox_overlaps(torch.from_numpy(boxes_a),
+                            torch.from_numpy(boxes_b)).numpy()
+        rows, cols = linear_sum_assignment(-iou)
+        pairs += [(ids_a[r], ids_b[c]) for r, c in zip(rows, cols)
+                  if iou[r, c] >= MATCH_IOU]
+    total = sum(len(ids) for ids, _ in ref.tracks.values())
+    if not total:
+        return 1.
+    counts: Dict[tuple, int] = {}
+    for pair in pairs:
+        counts[pair] = counts.get(pair, 0) + 1
+    mapped: Dict[int, Tuple[int, int]] = {}  # ref id -> (count, other id)
+    for (a, b), n in counts.items():
+        mapped[a] = max(mapped.get(a, (0, b)), (n, b))
+    return sum(n for n, _ in mapped.values()) / total
+
+
+def tracks_cell(ref: TrackRecorder, other: TrackRecorder,
+                variant: str) -> Tuple[bool, str]:
+    """Whether ``other``'s tracks equal ``ref``'s, and the table cell."""
+    same, worst = same_tracks(ref, other)
+    if same or variant not in INT8_VARIANTS:
+        return same, (f'{"identical" if same else "DIFFERENT"} '
+                      f'(max box diff {worst:.1e} px)')
+    return same, (f'differ (int8): {track_agreement(ref, other):.0%} of '
+                  f'boxes agree')
+
+
 def export_variants(model, cfg, frames: List[Tensor],
-                    tmp: str) -> Dict[bool, Tuple[str, float, float]]:
-    """Export dynamic and static graphs; folder, seconds, max rel diff."""
+                    tmp: str) -> Dict[str, Tuple[str, float, float]]:
+    """Export dynamic and static graphs and quantise the dynamic one;
+    folder, seconds, max rel diff to PyTorch of each."""
     out = {}
     for static in (False, True):
         folder = f'{tmp}/{"static" if static else "dynamic"}'
         report = export_onnx(model, folder, frames[:2], static=static,
                              config=config_name(cfg))
-        out[static] = (folder, report.seconds, report.max_rel_diff)
+        out[folder.rsplit('/', 1)[1]] = (folder, report.seconds,
+                                         report.max_rel_diff)
+    folder = f'{tmp}/int8'
+    report = quantize_onnx(out['dynamic'][0], folder, frames[:CALIB_FRAMES])
+    _, rel = check_against_pytorch(model, report.features_path,
+                                   report.head_path, frames[:2])
+    out['int8'] = (folder, report.seconds, rel)
     return out
 
 
@@ -129,12 +200,14 @@ def ort_model(cfg, folder: str, threads: int, opt_level: str):
 
 
 def run_setting(setting: Setting,
-                variants: Sequence[str]) -> Tuple[list, list, list, str]:
+                variants: Sequence[str]) -> Tuple[list, list, list, list,
+                                                  str, str]:
     """Time PyTorch and the ORT variants of one config at each thread count.
 
     Returns:
-        tuple: rows of the speed table, the export table and the goal
-        table, and where the frames came from.
+        tuple: rows of the speed table, the export table, the goal table
+        and the int8 table, whether PyTorch's own tracks agree across
+        thread counts, and where the frames came from.
     """
     cfg = load_config(setting.pattern)
     name = config_name(cfg)
@@ -143,14 +216,17 @@ def run_setting(setting: Setting,
     num = setting.warmup + setting.frames
     frames, source = load_clip(cfg, num, setting.hw)
     h, w = setting.hw
-    speed_rows, goal_rows = [], []
+    speed_rows, goal_rows, int8_rows = [], [], []
+    torch_tracks: Dict[int, TrackRecorder] = {}
     with tempfile.TemporaryDirectory() as tmp:
         with torch.no_grad():
             exports = export_variants(model, cfg, frames, tmp)
+        graph_names = {'dynamic': 'dynamic H, W', 'static': 'static',
+                       'int8': 'dynamic H, W, int8'}
         export_rows = [[
-            name, f'{w}x{h}', 'static' if static else 'dynamic H, W',
-            f'{seconds:.1f}', f'{rel:.1e}'
-        ] for static, (_, seconds, rel) in exports.items()]
+            name, f'{w}x{h}', graph_names[kind], f'{seconds:.1f}',
+            f'{rel:.1e}'
+        ] for kind, (_, seconds, rel) in exports.items()]
         for threads in setting.threads:
             torch.set_num_threads(threads)
             recorders: Dict[str, TrackRecorder] = {
@@ -158,28 +234,37 @@ def run_setting(setting: Setting,
                                                setting.hw)
             }
             for variant in variants:
-                static, level = ORT_VARIANTS[variant]
+                kind, level = ORT_VARIANTS[variant]
                 recorders[variant] = TrackRecorder(
-                    ort_model(cfg, exports[static][0], threads, level),
+                    ort_model(cfg, exports[kind][0], threads, level),
                     frames, setting.hw)
             with torch.no_grad():
                 times = interleaved_steps(recorders, setting.frames,
                                           setting.warmup)
             ref = times['pytorch eager']
+            torch_tracks[threads] = recorders['pytorch eager']
+            cells = {}
             for variant, seconds in times.items():
                 if variant == 'pytorch eager':
                     ratio, tracks = '1 (ref)', ''
                 else:
                     ratio = ratio_summary(paired_ratios(seconds, ref))
-                    same, worst = same_tracks(recorders['pytorch eager'],
-                                              recorders[variant])
-                    tracks = (f'{"identical" if same else "DIFFERENT"} '
-                              f'(max box diff {worst:.1e} px)')
+                    cells[variant] = tracks_cell(recorders['pytorch eager'],
+                                                 recorders[variant], variant)
+                    tracks = cells[variant][1]
                 speed_rows.append([
                     name, f'{w}x{h}', threads, variant,
                     f'{median(seconds) * MS:.1f}', ratio, tracks
                 ])
-            ort = {v: times[v] for v in variants}
+            for variant in variants:
+                if variant in INT8_VARIANTS:
+                    ratio = median(paired_ratios(times[variant], ref))
+                    int8_rows.append([
+                        name, threads, variant, f'{ratio:.3f}',
+                        'yes' if ratio <= GOAL_RATIO else 'no',
+                        cells[variant][1]
+                    ])
+            ort = {v: times[v] for v in variants if v not in INT8_VARIANTS}
             best = min(ort, key=lambda v: median(paired_ratios(ort[v], ref)))
             best_ratio = median(paired_ratios(ort[best], ref))
             same, _ = same_tracks(recorders['pytorch eager'], recorders[best])
@@ -188,7 +273,25 @@ def run_setting(setting: Setting,
                 f'<= {GOAL_RATIO}', 'identical' if same else 'DIFFERENT',
                 pass_fail(best_ratio <= GOAL_RATIO and same)
             ])
-    return speed_rows, export_rows, goal_rows, source
+    return (speed_rows, export_rows, goal_rows, int8_rows,
+            torch_consistency(name, torch_tracks), source)
+
+
+def torch_consistency(name: str, tracks: Dict[int, TrackRecorder]) -> str:
+    """Whether PyTorch eager's tracks are the same at every thread count."""
+    if len(tracks) < 2:
+        return (f'{name}: PyTorch eager ran at {len(tracks)} thread count '
+                'only: nothing to compare')
+    counts = sorted(tracks)
+    first = tracks[counts[0]]
+    verdicts = []
+    for n in counts[1:]:
+        same, worst = same_tracks(first, tracks[n])
+        verdicts.append(
+            f'{counts[0]} vs {n} threads: '
+            f'{"identical" if same else "DIFFERENT"} tracks (max box diff '
+            f'{worst:.1e} px)')
+    return f'{name}: PyTorch eager against itself, ' + '; '.join(verdicts)
 
 
 def main() -> None:
@@ -197,13 +300,16 @@ def main() -> None:
                  args.quick)
     settings = QUICK if args.quick else FULL
     variants = QUICK_VARIANTS if args.quick else tuple(ORT_VARIANTS)
-    speed, exports, goals, sources = [], [], [], set()
+    speed, exports, goals, int8, selves = [], [], [], [], []
+    sources = set()
     start = time.perf_counter()
     for setting in settings:
-        s, e, g, source = run_setting(setting, variants)
+        s, e, g, q, self_check, source = run_setting(setting, variants)
         speed += s
         exports += e
         goals += g
+        int8 += q
+        selves.append(self_check)
         sources.add(source)
     print(f'inputs: {"; ".join(sorted(sources))}; random weights (no '
           f'init_weights); {time.perf_counter() - start:.0f} s in all\n')
@@ -216,9 +322,18 @@ def main() -> None:
     ], speed, caption='Per frame (backbone+FPN, head, decoding, tracker), '
         'interleaved frame by frame ('
         f'{", ".join(f"{s.frames} frames" for s in settings)})')
+    for line in selves:  # near-ties: does PyTorch agree with itself?
+        print(line)
+    print()
     print_table(['config', 'threads', 'best ORT variant', 'ratio (median)',
                  'goal', 'tracks', 'result'], goals,
-                caption='The issue\'s goal: ORT / PyTorch per frame')
+                caption='The issue\'s goal: ORT / PyTorch per frame (fp32 '
+                'variants: the goal needs identical tracks)')
+    if int8:
+        print_table(['config', 'threads', 'variant', 'ratio (median)',
+                     f'ratio <= {GOAL_RATIO}', 'tracks vs PyTorch'], int8,
+                    caption='int8 (tracks not identical, so not the goal): '
+                    'ORT int8 / PyTorch per frame')
 
 
 if __name__ == '__main__':

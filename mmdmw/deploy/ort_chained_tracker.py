@@ -17,6 +17,7 @@ import torch
 from mmdet.models.mot import BaseMOTModel
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import ConfigType, OptConfigType
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -27,6 +28,7 @@ from .graphs import (FEATURES_FILE, HEAD_FILE, HEAD_OUTPUTS, IMAGE_INPUT,
                      head_input_names)
 from .ort_runtime import (META_NUM_LEVELS, DeployError, ORTGraph,
                           check_frame_size)
+from .quantize import META_QUANTIZATION
 
 
 def decoder_parts(head_cfg: dict) -> Tuple[object, object, dict]:
@@ -145,6 +147,10 @@ class ORTChainedTracker(ChainedTracker):
                 'levels: the two files come from different exports; '
                 'export both again into one folder')
         self.head = ORTPairHead(head_graph, head)
+        kinds = {g.meta.get(META_QUANTIZATION) or 'fp32'
+                 for g in (self.features, head_graph)}
+        print_log(f'ONNX Runtime graphs of {onnx_dir}: '
+                  f'{", ".join(sorted(kinds))}', logger='current')
         self.tracker = MODELS.build(tracker)
         self._prev_feats: Optional[Tuple[Tensor, ...]] = None
 

@@ -18,8 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TIMEOUT = 300
 SPEED_HEADER = ('| config | WxH | threads | backend | ms/frame (median) | '
                 'ratio to PyTorch, median [Q1, Q3] | tracks vs PyTorch |')
-#: The quick run's backends: PyTorch and two ORT variants, one thread.
-BACKENDS = ('pytorch eager', 'ort all', 'ort all, static')
+#: The quick run's backends: PyTorch and three ORT variants, one thread.
+BACKENDS = ('pytorch eager', 'ort all', 'ort all, static', 'ort int8')
 RATIO = r'\d+\.\d{3} \[\d+\.\d{3}, \d+\.\d{3}\]'
 
 
@@ -52,11 +52,23 @@ def test_deploy_speed_quick():
         assert threads == '1' and float(ms) > 0
         if backend == 'pytorch eager':
             assert ratio == '1 (ref)'
+        elif backend == 'ort int8':  # not identical: an agreement share
+            assert re.fullmatch(RATIO, ratio), ratio
+            assert re.fullmatch(r'(identical \(max box diff \S+ px\)|'
+                                r'differ \(int8\): \d+% of boxes agree)',
+                                tracks), tracks
         else:
             assert re.fullmatch(RATIO, ratio), ratio
             assert re.fullmatch(r'(identical|DIFFERENT) \(max box diff '
                                 r'\S+ px\)', tracks), tracks
     exports = table_rows(proc.stdout, '| config | WxH | graph |')
-    assert [r[2] for r in exports] == ['dynamic H, W', 'static']
-    assert all(float(r[4]) < 1e-4 for r in exports)  # max rel diff
-    assert '| config | threads | best ORT variant |' in proc.stdout
+    assert [r[2] for r in exports] == ['dynamic H, W', 'static',
+                                       'dynamic H, W, int8']
+    assert all(float(r[4]) < 1e-4 for r in exports[:2])  # max rel diff
+    assert 1e-4 < float(exports[2][4]) < 1  # int8: close, not equal
+    goals = table_rows(proc.stdout, '| config | threads | best ORT variant |')
+    assert [r[2] for r in goals] == ['ort all'] or [
+        r[2] for r in goals] == ['ort all, static']  # never int8
+    int8 = table_rows(proc.stdout, '| config | threads | variant |')
+    assert [r[2] for r in int8] == ['ort int8']
+    assert 'PyTorch eager ran at 1 thread count only' in proc.stdout

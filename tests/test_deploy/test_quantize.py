@@ -36,17 +36,16 @@ CONFIG = osp.join(ROOT, 'configs', 'dmw',
                   'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 NUM_FRAMES = 6
 CALIB_FRAMES = 4  # frames 0-3 calibrate; 4 and 5 are held out
-#: int8 vs fp32 tolerance, as a share of each output's fp32 range
-#: (max - min). A uint8 activation carries range/255 steps, so rounding
-#: moves each quantised tensor by at most 0.2% of its range; some 20
-#: quantised tensors in sequence, with the gain of random (not trained)
-#: weights, were measured at 2-8% here (trained tiny model: lower). A
-#: quantisation that is wrong (a bad scale or zero point) is off by a
-#: sizeable part of the range or more.
+#: int8 vs fp32 tolerances, per output tensor. A uint8 activation has
+#: range/255 steps, so rounding moves one quantised tensor by at most 0.2%
+#: of its range; ~20 quantised tensors in sequence and the gain of random
+#: weights make more. Measured on these frames (held out of calibration):
+#: max |diff| / fp32 range <= 0.14 and RMS diff / fp32 std <= 0.18 with
+#: random weights, <= 0.10 and <= 0.07 with the trained quick-start model.
+#: Bounds: a quarter of the range, and an RMS of 0.3 std (correlation with
+#: fp32 about 0.95 or more; an unrelated or zero output scores 1 to 1.4).
 RANGE_TOL = 0.25
-#: ... and the RMS difference as a share of the output's fp32 std; a
-#: correct int8 graph keeps the outputs' pattern, a wrong one does not.
-RMS_TOL = 0.2
+RMS_TOL = 0.3
 #: The fp32 export equals PyTorch within 1e-4 relative (test_deploy.py);
 #: int8 must differ by more, or quantisation did nothing.
 FP32_REL_TOL = 1e-4
