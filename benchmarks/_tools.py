@@ -4,7 +4,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METRICS = ('HOTA', 'MOTA', 'IDF1', 'IDSW')
@@ -67,3 +67,26 @@ def data_root_options(data_root: str) -> List[str]:
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader')
     ]
+
+
+def weighting_options(pso: bool, mode: str,
+                      weights: Optional[Sequence[float]], seed: int,
+                      epochs: int, val_interval: int,
+                      data_root: str) -> List[str]:
+    """``--cfg-options`` for one loss-weighting study run: PSO on or off,
+    the ``DMWLoss`` mode and weights, the seed, and a schedule of ``epochs``
+    with the learning rate divided by 10 at 75% and 90% of it."""
+    weights_opt = ('None' if weights is None else
+                   '(' + ','.join(str(w) for w in weights) + ')')
+    return [
+        f'model.head.use_pso={pso}',
+        f'model.loss_weighting.mode={mode}',
+        f'model.loss_weighting.weights={weights_opt}',
+        f'randomness.seed={seed}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={val_interval}',
+        f'param_scheduler.1.milestones=[{int(epochs * 0.75)},'
+        f'{int(epochs * 0.9)}]',
+        'default_hooks.checkpoint.save_best=None',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+    ] + data_root_options(data_root)

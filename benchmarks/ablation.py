@@ -19,8 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from _tools import (METRICS, data_root_options, ensure_synthetic_data,
-                    parse_metrics, run)
+from _tools import (METRICS, ensure_synthetic_data, parse_metrics, run,
+                    weighting_options)
 
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 
@@ -52,32 +52,15 @@ VARIANTS = (
 )
 
 
-def cfg_options(variant: Variant, seed: int, epochs: int,
-                data_root: str) -> List[str]:
-    """``--cfg-options`` that turn the small config into one variant."""
-    weights = ('None' if variant.weights is None else
-               '(' + ','.join(str(w) for w in variant.weights) + ')')
-    return [
-        f'model.head.use_pso={variant.pso}',
-        f'model.loss_weighting.mode={variant.mode}',
-        f'model.loss_weighting.weights={weights}',
-        f'randomness.seed={seed}',
-        f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs + 1}',  # score once, at the end
-        f'param_scheduler.1.milestones=[{int(epochs * 0.75)},'
-        f'{int(epochs * 0.9)}]',
-        'default_hooks.checkpoint.save_best=None',
-        'default_hooks.checkpoint.max_keep_ckpts=1',
-    ] + data_root_options(data_root)
-
-
 def train_and_score(variant: Variant, seed: int, epochs: int,
                     data_root: str, work_root: str,
                     threads: int) -> Dict[str, float]:
     """Train one variant with one seed, then track and score it."""
     slug = re.sub(r'[^a-z0-9]+', '-', variant.name.lower()).strip('-')
     work_dir = osp.join(work_root, f'{slug}_seed{seed}')
-    options = cfg_options(variant, seed, epochs, data_root)
+    options = weighting_options(  # scored once, at the end
+        variant.pso, variant.mode, variant.weights, seed, epochs, epochs + 1,
+        data_root)
     py = sys.executable
     run([py, 'tools/train.py', CONFIG, '--work-dir', work_dir,
          '--cfg-options', *options], osp.join(work_root, f'{slug}_{seed}.log'),

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-from _tools import ROOT, data_root_options, ensure_synthetic_data, run
+from _tools import ROOT, ensure_synthetic_data, run, weighting_options
 
 CONFIG = 'configs/dmw/retina_dmw_mobilenetv2-imagenet_1xb4-24e_synthetic.py'
 WEIGHTS = 'checkpoints/mobilenetv2_imagenet_mmdet.pth'
@@ -146,21 +146,10 @@ def walk_pipeline(steps: List[dict]):
 def cfg_options(row: Row, seed: int, epochs: int, val_interval: int,
                 data_root: str) -> List[str]:
     """``--cfg-options`` that turn the config into one row of the study."""
-    weights = ('None' if row.weights is None else
-               '(' + ','.join(str(w) for w in row.weights) + ')')
-    return [
-        f'model.head.use_pso={row.pso}',
-        f'model.loss_weighting.mode={row.mode}',
-        f'model.loss_weighting.weights={weights}',
-        f'randomness.seed={seed}',
-        f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={val_interval}',
-        f'param_scheduler.1.milestones=[{int(epochs * 0.75)},'
-        f'{int(epochs * 0.9)}]',
-        'default_hooks.checkpoint.save_best=None',
-        f'default_hooks.checkpoint.interval={epochs}',
-        'default_hooks.checkpoint.max_keep_ckpts=1',
-    ] + data_root_options(data_root)
+    return weighting_options(row.pso, row.mode, row.weights, seed, epochs,
+                             val_interval, data_root) + [
+                                 f'default_hooks.checkpoint.interval={epochs}'
+                             ]
 
 
 def read_scalars(work_dir: str) -> List[dict]:
