@@ -199,3 +199,11 @@ def test_misuse_stops_with_one_line(folders, frames, tmp_path):
     assert str(exit_info.value.code) == (
         "error: unknown calibration method 'kl'; choose one of minmax, "
         'percentile')
+
+
+def test_int8_graph_keeps_dynamic_size(folders):
+    # calibrated at 192x320 only; the export's dynamic H, W stay dynamic
+    _, int8, _ = folders
+    graph = ORTGraph(osp.join(int8, FEATURES_FILE), threads=1)
+    outs = graph.run({'img': np.zeros((1, 3, 128, 224), np.float32)})
+    assert [o.shape[-2:] for o in outs] == [(16, 28), (8, 14), (4, 7)]
