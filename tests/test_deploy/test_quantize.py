@@ -207,3 +207,16 @@ def test_int8_graph_keeps_dynamic_size(folders):
     graph = ORTGraph(osp.join(int8, FEATURES_FILE), threads=1)
     outs = graph.run({'img': np.zeros((1, 3, 128, 224), np.float32)})
     assert [o.shape[-2:] for o in outs] == [(16, 28), (8, 14), (4, 7)]
+
+
+def test_tool_stops_with_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, 'tools/deployment/quantize_onnx.py', CONFIG,
+         str(tmp_path), '--out', str(tmp_path / 'int8'), '--images',
+         str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'error: {tmp_path}/{FEATURES_FILE} not found: quantisation needs '
+        'the fp32 graphs; export it with: python tools/deployment/'
+        f'pytorch2onnx.py CONFIG CHECKPOINT --out {tmp_path}')

@@ -35,7 +35,8 @@ from mmdmw.apis.inference import build_demo_pipeline
 from mmdmw.deploy import exit_on_deploy_error
 from mmdmw.deploy.backend import IMAGE_EXTENSIONS
 from mmdmw.deploy.ort_runtime import DeployError
-from mmdmw.deploy.quantize import CALIBRATION_METHODS, quantize_onnx
+from mmdmw.deploy.quantize import (CALIBRATION_METHODS, check_fp32_folder,
+                                   quantize_onnx)
 
 MIB = 2**20
 #: Default number of calibration frames.
@@ -140,6 +141,7 @@ def main() -> None:
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     with exit_on_input_error(cfg), exit_on_deploy_error():
+        check_fp32_folder(args.onnx_dir)  # before reading any frame
         if args.calib_frames < 1:
             raise DeployError(f'--calib-frames {args.calib_frames}: give at '
                               'least 1 (default 32)')
@@ -148,9 +150,14 @@ def main() -> None:
         source = args.images or (args.ann_file or
                                  cfg.test_dataloader.dataset.ann_file)
         paths, starts = pick_frames(videos, args.calib_frames)
+        if not paths and args.images:
+            raise DeployError(f'no calibration frames: {source} holds no '
+                              f'image ({", ".join(IMAGE_EXTENSIONS)}); give '
+                              'a folder or a glob of frames')
         if not paths:
-            raise DeployError(f'no calibration frames in {source}; give an '
-                              'image folder with --images DIR')
+            raise DeployError(f'no calibration frames: the dataset of '
+                              f'{source} has none; give an image folder '
+                              'with --images DIR')
         frames = preprocess(cfg, progress(paths, 'reading frames'))
         report = quantize_onnx(
             args.onnx_dir, args.out, frames, starts, method=args.method,
