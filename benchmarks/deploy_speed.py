@@ -175,11 +175,11 @@ def tracks_cell(ref: TrackRecorder, other: TrackRecorder,
     return same, f'DIFFERENT (max box diff {worst:.1e} px; {agree})'
 
 
-
 def export_variants(model, cfg, frames: List[Tensor],
                     tmp: str) -> Dict[str, Tuple[str, float, float]]:
     """Export dynamic and static graphs and quantise the dynamic one;
-    folder, seconds, max rel diff to PyTorch of each."""
+    folder, seconds (export and check; int8: calibration and quantisation),
+    max rel diff to PyTorch of each."""
     out = {}
     for static in (False, True):
         folder = f'{tmp}/{"static" if static else "dynamic"}'
