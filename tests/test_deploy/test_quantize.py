@@ -220,3 +220,19 @@ def test_tool_stops_with_one_line(tmp_path):
         f'error: {tmp_path}/{FEATURES_FILE} not found: quantisation needs '
         'the fp32 graphs; export it with: python tools/deployment/'
         f'pytorch2onnx.py CONFIG CHECKPOINT --out {tmp_path}')
+
+
+def test_calibration_split_defaults_to_train(monkeypatch):
+    """The tool calibrates on the training frames unless told otherwise:
+    calibrating on the split that is scored would leak it."""
+    import runpy
+    tool = runpy.run_path('tools/deployment/quantize_onnx.py')
+    cfg = Config.fromfile(CONFIG)
+    train = tool['dataset_cfg'](cfg, 'train', None)
+    assert train.ann_file == 'annotations/half-train_cocoformat.json'
+    assert train.pipeline == cfg.test_dataloader.dataset.pipeline
+    test = tool['dataset_cfg'](cfg, 'test', 'annotations/other.json')
+    assert test.ann_file == 'annotations/other.json'
+    monkeypatch.setattr(sys, 'argv',
+                        ['quantize_onnx.py', CONFIG, 'fp32', '--out', 'int8'])
+    assert tool['parse_args']().calib_split == 'train'

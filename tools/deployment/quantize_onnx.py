@@ -2,14 +2,15 @@
 QDQ, uint8 activations, int8 per-channel weights), calibrated on real frames:
 
     python tools/deployment/quantize_onnx.py CONFIG ONNX_DIR --out DIR \
-        [--calib-frames N] [--images DIR_OR_GLOB] [--ann-file FILE] \
+        [--calib-frames N] [--calib-split train|test] [--images DIR_OR_GLOB] \
+        [--ann-file FILE] \
         [--method minmax|percentile]
 
 ONNX_DIR holds the fp32 features.onnx and head.onnx of
 tools/deployment/pytorch2onnx.py. Calibration frames come from the config's
-test dataset (or --ann-file, e.g. the training half: calibrating on the
-evaluated split leaks it) through its test pipeline and data preprocessor,
-or from an image folder / glob (--images). Track with the result as with the
+training dataset (--calib-split test for the test one, which leaks the frames
+you then score on; or --ann-file) through the test pipeline and data
+preprocessor, or from an image folder / glob (--images). Track with the result as with the
 fp32 folder (tracks are close to, not identical with, PyTorch's):
 
     python tools/test.py CONFIG --backend onnxruntime --onnx DIR --eval track
@@ -56,11 +57,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--images',
                         help='image folder or glob to calibrate on (one '
                         'video per folder, in name order; default: the '
-                        "config's test dataset)")
+                        "config's training dataset)")
+    parser.add_argument('--calib-split', choices=('train', 'test'),
+                        default='train',
+                        help="the config's dataset to calibrate on (default: "
+                        '%(default)s; calibrating on the test split leaks '
+                        'the frames you score)')
     parser.add_argument('--ann-file',
-                        help='annotation file of the dataset to calibrate on '
-                        "(relative to its data_root), instead of the test "
-                        'set, e.g. annotations/half-train_cocoformat.json')
+                        help='annotation file to calibrate on, relative to '
+                        "the --calib-split dataset's data_root, instead of "
+                        "that dataset's own")
     parser.add_argument('--method', choices=tuple(CALIBRATION_METHODS),
                         default='minmax',
                         help='calibration: each activation\'s range (minmax) '
@@ -89,11 +95,18 @@ def image_videos(images: str) -> List[List[str]]:
     return list(videos.values())
 
 
-def dataset_videos(cfg: Config, ann_file: Optional[str]) -> List[List[str]]:
-    """Frames of the config's test dataset (or ``ann_file``), per video."""
-    ds_cfg = cfg.test_dataloader.dataset.copy()
+def dataset_cfg(cfg: Config, split: str, ann_file: Optional[str]) -> Config:
+    """The dataset of ``split`` ('train' or 'test'), with the test pipeline
+    (only its frame list is read), and ``ann_file`` if given."""
+    ds_cfg = cfg[f'{split}_dataloader'].dataset.copy()
+    ds_cfg.pipeline = cfg.test_dataloader.dataset.pipeline
     if ann_file:
         ds_cfg.ann_file = ann_file
+    return ds_cfg
+
+
+def dataset_videos(ds_cfg: Config) -> List[List[str]]:
+    """Frames of a video dataset, per video, in frame order."""
     dataset = DATASETS.build(ds_cfg)
     videos = []
     for i in range(len(dataset)):
@@ -145,10 +158,11 @@ def main() -> None:
         if args.calib_frames < 1:
             raise DeployError(f'--calib-frames {args.calib_frames}: give at '
                               'least 1 (default 32)')
-        videos = (image_videos(args.images) if args.images else
-                  dataset_videos(cfg, args.ann_file))
-        source = args.images or (args.ann_file or
-                                 cfg.test_dataloader.dataset.ann_file)
+        if args.images:
+            videos, source = image_videos(args.images), args.images
+        else:
+            ds_cfg = dataset_cfg(cfg, args.calib_split, args.ann_file)
+            videos, source = dataset_videos(ds_cfg), ds_cfg.ann_file
         paths, starts = pick_frames(videos, args.calib_frames)
         if not paths and args.images:
             raise DeployError(f'no calibration frames: {source} holds no '
