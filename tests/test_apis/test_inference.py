@@ -14,7 +14,6 @@ from mmdmw.apis.inference import (CheckpointMismatchError, init_tracker,
                                   track_frames)
 from mmdmw.apis.video_io import (ResultWriter, iter_frames, mot_lines,
                                  source_fps)
-from mmdmw.datasets.synthetic_mot import generate_synthetic_mot
 from mmdmw.visualization.track_drawing import draw_tracks, id_colour
 
 CONFIG = osp.join(
@@ -25,11 +24,8 @@ MOT_FIELDS = 10
 
 
 @pytest.fixture(scope='module')
-def frames_dir(tmp_path_factory) -> str:
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_mot(root, num_seqs=1, num_frames=NUM_FRAMES,
-                           progress=False)
-    return osp.join(root, 'train', 'SYN-01', 'img1')
+def frames_dir(synthetic_frames) -> str:
+    return synthetic_frames(NUM_FRAMES)
 
 
 @pytest.fixture(scope='module')

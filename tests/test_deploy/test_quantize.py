@@ -20,7 +20,6 @@ from mmengine.config import Config
 
 from mmdmw.apis.inference import init_tracker, track_frames
 from mmdmw.apis.video_io import iter_frames
-from mmdmw.datasets.synthetic_mot import generate_synthetic_mot
 from mmdmw.deploy import (DeployError, ORTGraph, check_frames,
                           exit_on_deploy_error, export_onnx, use_onnxruntime)
 from mmdmw.deploy.graphs import FEATURES_FILE, HEAD_FILE, head_input_names
@@ -57,11 +56,8 @@ def cfg() -> Config:
 
 
 @pytest.fixture(scope='module')
-def frames_dir(tmp_path_factory) -> str:
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_mot(root, num_seqs=1, num_frames=NUM_FRAMES,
-                           progress=False)
-    return osp.join(root, 'train', 'SYN-01', 'img1')
+def frames_dir(synthetic_frames) -> str:
+    return synthetic_frames(NUM_FRAMES)
 
 
 @pytest.fixture(scope='module')
