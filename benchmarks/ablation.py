@@ -2,14 +2,20 @@
 synthetic set under each loss weighting, several seeds each, scored with
 TrackEval on the held-out half of every video.
 
-    python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--jobs 2] [--quick]
+    python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--jobs 2]
+        [--rows pso pso-dmw ...] [--quick]
 
-Prints a table of HOTA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the
-layout of the paper's Tables I, III and IV, beside the paper's own MOTA and
+Each finished run writes its metrics to
+``benchmarks/results/ablation/<row>_e<epochs>_seed<k>.json``; runs whose JSON
+exists are skipped, so a stopped study continues where it stopped, and the
+table is built from every JSON of the epoch count. Prints a table of HOTA /
+DetA / AssA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the layout of the paper's Tables I, III and IV, beside the paper's own MOTA and
 IDF1 (MOT17 half-val, ResNet-50, 100 epochs on a GPU: a different scale, so
 compare the ordering, not the values).
 """
 import argparse
+import glob
+import json
 import os
 import os.path as osp
 import re
@@ -19,10 +25,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from _tools import (METRICS, ensure_synthetic_data, parse_metrics, run,
+from _tools import (ensure_synthetic_data, parse_metrics, run,
                     weighting_options)
 
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
+RESULTS_DIR = osp.join('benchmarks', 'results', 'ablation')
+#: Metrics read from tools/test.py and tabled.
+ABLATION_METRICS = ('HOTA', 'DetA', 'AssA', 'MOTA', 'IDF1', 'IDSW')
 
 
 class Variant(NamedTuple):
@@ -33,6 +42,11 @@ class Variant(NamedTuple):
     mode: str
     weights: Optional[Tuple[float, float, float]]
     paper: Tuple[Optional[float], Optional[float]]  # MOTA, IDF1
+
+    @property
+    def key(self) -> str:
+        """The row's name for ``--rows``, file and folder names."""
+        return re.sub(r'[^a-z0-9]+', '-', self.name.lower()).strip('-')
 
 
 VARIANTS = (
@@ -56,7 +70,7 @@ def train_and_score(variant: Variant, seed: int, epochs: int,
                     data_root: str, work_root: str,
                     threads: int) -> Dict[str, float]:
     """Train one variant with one seed, then track and score it."""
-    slug = re.sub(r'[^a-z0-9]+', '-', variant.name.lower()).strip('-')
+    slug = variant.key
     work_dir = osp.join(work_root, f'{slug}_seed{seed}')
     options = weighting_options(  # scored once, at the end
         variant.pso, variant.mode, variant.weights, seed, epochs, epochs + 1,
@@ -69,7 +83,24 @@ def train_and_score(variant: Variant, seed: int, epochs: int,
                osp.join(work_dir, f'epoch_{epochs}.pth'), '--work-dir',
                osp.join(work_dir, 'test'), '--cfg-options', *options],
               osp.join(work_root, f'{slug}_{seed}_test.log'), threads)
-    return parse_metrics(out)
+    return parse_metrics(out, ABLATION_METRICS)
+
+
+def result_path(results_dir: str, variant: Variant, seed: int,
+                epochs: int) -> str:
+    return osp.join(results_dir, f'{variant.key}_e{epochs}_seed{seed}.json')
+
+
+def load_results(results_dir: str,
+                 epochs: int) -> Dict[str, List[Dict[str, float]]]:
+    """Metrics of every finished run of ``epochs``, by row name."""
+    results: Dict[str, List[Dict[str, float]]] = {}
+    for v in VARIANTS:
+        for path in sorted(glob.glob(result_path(results_dir, v, '*',
+                                                 epochs))):
+            with open(path) as f:
+                results.setdefault(v.name, []).append(json.load(f)['metrics'])
+    return results
 
 
 def mean_std(values: List[float]) -> str:
@@ -81,14 +112,17 @@ def mean_std(values: List[float]) -> str:
 def table(results: Dict[str, List[Dict[str, float]]]) -> str:
     """Markdown table in the paper's layout, the paper's numbers beside."""
     lines = [
-        '| table | weighting | PSO | HOTA | MOTA | IDF1 | IDSW | paper MOTA '
-        '| paper IDF1 |', '|---|---|---|---|---|---|---|---|---|'
+        '| table | weighting | PSO | n | ' + ' | '.join(ABLATION_METRICS) +
+        ' | paper MOTA | paper IDF1 |',
+        '|---|---|---|---|' + '---|' * (len(ABLATION_METRICS) + 2)
     ]
     for v in VARIANTS:
         if v.name not in results:
             continue
         runs = results[v.name]
-        cells = [mean_std([r[m] for r in runs]) for m in METRICS]
+        cells = [str(len(runs))] + [
+            mean_std([r[m] for r in runs]) for m in ABLATION_METRICS
+        ]
         paper = [f'{p:.1f}' if p is not None else '—' for p in v.paper]
         lines.append(f'| {v.table} | {v.name} | {"✓" if v.pso else ""} | '
                      + ' | '.join(cells) + ' | ' + ' | '.join(paper) + ' |')
@@ -99,8 +133,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--rows', nargs='+',
+                        choices=[v.key for v in VARIANTS],
+                        help='only these rows (default: all)')
     parser.add_argument('--data-root', default='data/synthetic_mot')
     parser.add_argument('--work-root', default='work_dirs/ablation')
+    parser.add_argument('--results-dir', default=RESULTS_DIR,
+                        help='one JSON per finished run (default: '
+                        '%(default)s)')
     parser.add_argument(
         '--jobs',
         type=int,
@@ -110,41 +150,63 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--quick',
         action='store_true',
-        help='smoke run: two variants, one seed, one epoch, tiny videos')
+        help='smoke run: two variants, one seed, one epoch, tiny videos; '
+        'results under --work-root')
     return parser.parse_args()
+
+
+def save_result(path: str, variant: Variant, seed: int, epochs: int,
+                metrics: Dict[str, float], seconds: float) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(dict(row=variant.key, name=variant.name, seed=seed,
+                       epochs=epochs, metrics=metrics,
+                       wall_time_s=round(seconds, 1),
+                       finished=time.strftime('%Y-%m-%d %H:%M UTC',
+                                              time.gmtime())), f, indent=1)
 
 
 def main() -> None:
     args = parse_args()
     variants, seeds, epochs = VARIANTS, range(args.seeds), args.epochs
+    if args.rows:
+        variants = tuple(v for v in VARIANTS if v.key in args.rows)
     data_root = osp.abspath(args.data_root)
+    results_dir = args.results_dir
     if args.quick:
         variants, seeds, epochs = VARIANTS[2:4], range(1), 1
         data_root = osp.abspath(osp.join(args.work_root, 'quick_data'))
+        results_dir = osp.join(args.work_root, 'results')
         ensure_synthetic_data(data_root, frames=10, num_train=1)
     else:
         ensure_synthetic_data(data_root, frames=60, num_train=4)
     os.makedirs(args.work_root, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    jobs = [(v, seed) for v in variants for seed in seeds]
-    results: Dict[str, List[Dict[str, float]]] = {}
+    jobs = [(v, seed) for v in variants for seed in seeds
+            if not osp.isfile(result_path(results_dir, v, seed, epochs))]
+    print(f'{len(jobs)} run(s) to do, {args.jobs} at a time', flush=True)
     start = time.time()
+
+    def one(variant: Variant, seed: int) -> Dict[str, float]:
+        began = time.time()
+        metrics = train_and_score(variant, seed, epochs, data_root,
+                                  osp.abspath(args.work_root), threads)
+        save_result(result_path(results_dir, variant, seed, epochs),
+                    variant, seed, epochs, metrics, time.time() - began)
+        return metrics
+
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {
-            pool.submit(train_and_score, v, seed, epochs, data_root,
-                        osp.abspath(args.work_root), threads): (v, seed)
-            for v, seed in jobs
-        }
+        futures = {pool.submit(one, v, seed): (v, seed) for v, seed in jobs}
         for future in as_completed(futures):
             variant, seed = futures[future]
             metrics = future.result()
-            results.setdefault(variant.name, []).append(metrics)
             print(f'[{time.time() - start:6.0f} s] {variant.name}, seed '
                   f'{seed}: ' + ', '.join(f'{k} {v:.1f}'
                                           for k, v in metrics.items()),
                   flush=True)
-    print(f'\n{len(seeds)} seed(s), {epochs} epoch(s) each, '
-          f'{time.time() - start:.0f} s in all\n')
+    results = load_results(results_dir, epochs)
+    print(f'\n{epochs} epoch(s) each, {time.time() - start:.0f} s in all; '
+          f'JSONs in {results_dir}\n')
     print(table(results))
 
 

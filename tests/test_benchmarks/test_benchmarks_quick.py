@@ -105,8 +105,8 @@ def test_benchmark_quick(script):
 
 #: Benchmarks that train: script -> (header start, numeric columns).
 TRAINING = {
-    'ablation.py': (['table', 'weighting', 'PSO'],
-                    ['HOTA', 'MOTA', 'IDF1', 'IDSW']),
+    'ablation.py': (['table', 'weighting', 'PSO', 'n'],
+                    ['n', 'HOTA', 'DetA', 'AssA', 'MOTA', 'IDF1', 'IDSW']),
     'pretrained_backbone.py': (['backbone init', 'test set'],
                                ['HOTA', 'MOTA', 'IDF1', 'IDSW', 'FP',
                                 'FN']),
