@@ -35,7 +35,7 @@ import copy  # noqa: E402,I100
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -66,6 +66,8 @@ ORT_VARIANTS = {
 QUICK_VARIANTS = ('ort all', 'ort all, static', 'ort int8')
 #: Variants whose tracks are not expected identical (not for the goal).
 INT8_VARIANTS = ('ort int8', )
+#: Backends whose stages (backbone + FPN, head) are timed apart.
+STAGE_VARIANTS = ('ort all', 'ort int8')
 #: int8 calibration frames: the clip's first ones.
 CALIB_FRAMES = 8
 #: A PyTorch track box is matched by an int8 box at this IoU or more.
@@ -218,7 +220,7 @@ def run_setting(setting: Setting,
     num = setting.warmup + setting.frames
     frames, source = load_clip(cfg, num, setting.hw)
     h, w = setting.hw
-    speed_rows, goal_rows, int8_rows = [], [], []
+    speed_rows, goal_rows, int8_rows, stages = [], [], [], []
     torch_tracks: Dict[int, TrackRecorder] = {}
     with tempfile.TemporaryDirectory() as tmp:
         with torch.no_grad():
@@ -245,6 +247,12 @@ def run_setting(setting: Setting,
                                           setting.warmup)
             ref = times['pytorch eager']
             torch_tracks[threads] = recorders['pytorch eager']
+            stages += stage_rows(
+                name, threads, {
+                    k: recorders[k].model
+                    for k in ('pytorch eager', *STAGE_VARIANTS)
+                    if k in recorders
+                }, frames, setting.frames, setting.warmup)
             cells = {}
             for variant, seconds in times.items():
                 if variant == 'pytorch eager':
@@ -275,8 +283,49 @@ def run_setting(setting: Setting,
                 f'<= {GOAL_RATIO}', 'identical' if same else 'DIFFERENT',
                 pass_fail(best_ratio <= GOAL_RATIO and same)
             ])
-    return (speed_rows, export_rows, goal_rows, int8_rows,
+    return (speed_rows, export_rows, goal_rows, int8_rows, stages,
             torch_consistency(name, torch_tracks), source)
+
+
+def stage_rows(name: str, threads: int, models: Dict[str, object],
+               frames: Sequence[Tensor], steps: int,
+               warmup: int) -> List[list]:
+    """Where a frame's time goes: backbone + FPN (``extract_feat``) and the
+    pair head (``head``), each backend's stages timed interleaved on the
+    same frames, each stage's ratio to PyTorch's.
+
+    Args:
+        models (dict[str, model]): Backend name -> a ``ChainedTracker`` or
+            ``ORTChainedTracker``; 'pytorch eager' is the reference.
+        frames (Sequence[Tensor]): Preprocessed (1, 3, H, W) frames.
+    """
+    with torch.no_grad():
+        levels = {k: [m.extract_feat(f) for f in frames]
+                  for k, m in models.items()}
+
+        def features(m) -> Callable[[int], object]:
+            return lambda t: m.extract_feat(frames[t])
+
+        def head(k, m) -> Callable[[int], object]:
+            return lambda t: m.head(m.pair_levels(levels[k][t + 1],
+                                                  levels[k][t]))
+
+        fns = {}
+        for k, m in models.items():
+            fns[f'{k}|backbone + FPN'] = features(m)
+            fns[f'{k}|head'] = head(k, m)
+        times = interleaved_steps(fns, min(steps, len(frames) - 1 - warmup),
+                                  warmup)
+    rows = []
+    for stage in ('backbone + FPN', 'head'):
+        ref = times[f'pytorch eager|{stage}']
+        for k in models:
+            seconds = times[f'{k}|{stage}']
+            ratio = ('1 (ref)' if k == 'pytorch eager' else ratio_summary(
+                paired_ratios(seconds, ref)))
+            rows.append([name, threads, stage, k,
+                         f'{median(seconds) * MS:.1f}', ratio])
+    return rows
 
 
 def torch_consistency(name: str, tracks: Dict[int, TrackRecorder]) -> str:
@@ -301,15 +350,16 @@ def main() -> None:
                  args.quick)
     settings = QUICK if args.quick else FULL
     variants = QUICK_VARIANTS if args.quick else tuple(ORT_VARIANTS)
-    speed, exports, goals, int8, selves = [], [], [], [], []
+    speed, exports, goals, int8, stages, selves = [], [], [], [], [], []
     sources = set()
     start = time.perf_counter()
     for setting in settings:
-        s, e, g, q, self_check, source = run_setting(setting, variants)
+        s, e, g, q, st, self_check, source = run_setting(setting, variants)
         speed += s
         exports += e
         goals += g
         int8 += q
+        stages += st
         selves.append(self_check)
         sources.add(source)
     print(f'inputs: {"; ".join(sorted(sources))}; random weights (no '
@@ -323,6 +373,10 @@ def main() -> None:
     ], speed, caption='Per frame (backbone+FPN, head, decoding, tracker), '
         'interleaved frame by frame ('
         f'{", ".join(f"{s.frames} frames" for s in settings)})')
+    print_table(['config', 'threads', 'stage', 'backend', 'ms (median)',
+                 'ratio to PyTorch, median [Q1, Q3]'], stages,
+                caption='Where the time goes: each stage alone, interleaved '
+                '(decoding and tracker are shared code)')
     for line in selves:  # near-ties: does PyTorch agree with itself?
         print(line)
     print()

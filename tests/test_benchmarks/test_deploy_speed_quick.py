@@ -73,3 +73,12 @@ def test_deploy_speed_quick():
     int8 = table_rows(proc.stdout, '| config | threads | variant |')
     assert [r[2] for r in int8] == ['ort int8']
     assert 'PyTorch eager ran at 1 thread count only' in proc.stdout
+    stages = table_rows(proc.stdout, '| config | threads | stage |')
+    assert [(r[2], r[3]) for r in stages] == [
+        (stage, backend) for stage in ('backbone + FPN', 'head')
+        for backend in ('pytorch eager', 'ort all', 'ort int8')
+    ]
+    for row in stages:
+        assert float(row[4]) > 0
+        assert (row[5] == '1 (ref)' if row[3] == 'pytorch eager' else
+                re.fullmatch(RATIO, row[5])), row
