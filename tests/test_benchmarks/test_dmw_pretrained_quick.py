@@ -65,7 +65,8 @@ def test_report_from_jsons(tmp_path):
     runs = [('pso', 0, 50., 40., 60., .70), ('pso', 1, 54., 42., 66., .72),
             ('pso_dmw', 0, 47., 41., 54., .60),
             ('pso_dmw', 1, 49., 43., 56., .62),
-            ('pso_dmw', 2, 90., 90., 90., .90)]  # seed 2 has no partner
+            ('pso_dmw', 2, 90., 90., 90., .90),  # seed 2 has no partner
+            ('baseline', 0, 48., 40., 57., .69)]
     for args in runs:
         with open(tmp_path / f'{args[0]}_e3_seed{args[1]}.json', 'w') as f:
             json.dump(fake_result(*args), f)
@@ -73,7 +74,7 @@ def test_report_from_jsons(tmp_path):
     with open(tmp_path / 'pso_e9_seed0.json', 'w') as f:
         json.dump(dict(fake_result('pso', 0, 0., 0., 0., 0.), epochs=9), f)
     text = study.report(str(tmp_path), epochs=3)
-    assert '5 of 30 runs finished' in text
+    assert '6 of 30 runs finished' in text
     lines = text.splitlines()
     # fixed + PSO: HOTA 52 ± 2.8 (sd of 50, 54 = 2.83), n 2/5
     assert '| III | + PSO [fixed (1, 1, 1)] | ✓ | 2/5 | 52.0 ± 2.8 |' in text
@@ -83,6 +84,12 @@ def test_report_from_jsons(tmp_path):
     assert row == ('| + PSO + DMW | + PSO [fixed (1, 1, 1)] | 2 | '
                    '-4.0 [-5.0, -3.0] | +1.0 [+1.0, +1.0] | '
                    '-8.0 [-10.0, -6.0] | -0.100 [-0.100, -0.100] |')
+    # + PSO vs the baseline, seed 0 only: HOTA +2, DetA 0, AssA +3, IoU +.01
+    # (one pair: no interval)
+    row = next(l for l in lines if l.startswith('| + PSO [fixed (1, 1, 1)] |'
+                                                ' baseline'))
+    assert row == ('| + PSO [fixed (1, 1, 1)] | baseline (1, 1, 1) | 1 | '
+                   '+2.0 | +0.0 | +3.0 | +0.010 |')
     for header in (RESULTS_HEADER, PAIRED_HEADER, SHARES_HEADER):
         assert header in text
     for name in ROW_NAMES:  # every row printed, done or not
