@@ -9,8 +9,9 @@ Each finished run writes its metrics to
 ``benchmarks/results/ablation/<row>_e<epochs>_seed<k>.json``; runs whose JSON
 exists are skipped, so a stopped study continues where it stopped, and the
 table is built from every JSON of the epoch count. Prints a table of HOTA /
-DetA / AssA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the layout of the paper's Tables I, III and IV, beside the paper's own MOTA and
-IDF1 (MOT17 half-val, ResNet-50, 100 epochs on a GPU: a different scale, so
+DetA / AssA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the layout of
+the paper's Tables I, III and IV, beside the paper's own MOTA and IDF1
+(MOT17 half-val, ResNet-50, 100 epochs on a GPU: a different scale, so
 compare the ordering, not the values).
 """
 import argparse
@@ -26,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from _tools import (ensure_synthetic_data, parse_metrics, run,
-                    weighting_options)
+                    run_result_path, weighting_options)
 
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 RESULTS_DIR = osp.join('benchmarks', 'results', 'ablation')
@@ -86,9 +87,8 @@ def train_and_score(variant: Variant, seed: int, epochs: int,
     return parse_metrics(out, ABLATION_METRICS)
 
 
-def result_path(results_dir: str, variant: Variant, seed: int,
-                epochs: int) -> str:
-    return osp.join(results_dir, f'{variant.key}_e{epochs}_seed{seed}.json')
+def result_path(results_dir: str, variant: Variant, seed, epochs: int) -> str:
+    return run_result_path(results_dir, variant.key, seed, epochs)
 
 
 def load_results(results_dir: str,

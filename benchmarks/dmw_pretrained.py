@@ -35,7 +35,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-from _tools import ROOT, ensure_synthetic_data, run, weighting_options
+from _tools import (ROOT, ensure_synthetic_data, run, run_result_path,
+                    weighting_options)
 
 CONFIG = 'configs/dmw/retina_dmw_mobilenetv2-imagenet_1xb4-24e_synthetic.py'
 WEIGHTS = 'checkpoints/mobilenetv2_imagenet_mmdet.pth'
@@ -106,7 +107,7 @@ def run_order(rows: Sequence[Row], max_seeds: Optional[int] = None
 
 
 def result_path(results_dir: str, row: Row, seed: int, epochs: int) -> str:
-    return osp.join(results_dir, f'{row.key}_e{epochs}_seed{seed}.json')
+    return run_result_path(results_dir, row.key, seed, epochs)
 
 
 # ------------------------------------------------------------- one run

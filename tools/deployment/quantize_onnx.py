@@ -10,8 +10,9 @@ ONNX_DIR holds the fp32 features.onnx and head.onnx of
 tools/deployment/pytorch2onnx.py. Calibration frames come from the config's
 training dataset (--calib-split test for the test one, which leaks the frames
 you then score on; or --ann-file) through the test pipeline and data
-preprocessor, or from an image folder / glob (--images). Track with the result as with the
-fp32 folder (tracks are close to, not identical with, PyTorch's):
+preprocessor, or from an image folder / glob (--images). Track with the
+result as with the fp32 folder (tracks are close to, not identical with,
+PyTorch's):
 
     python tools/test.py CONFIG --backend onnxruntime --onnx DIR --eval track
     python tools/demo/track_video.py INPUT CONFIG --backend onnxruntime \
