@@ -49,3 +49,37 @@ def test_synthetic_pipeline_is_mot17s_at_its_scale():
         1088, 608)
     assert transform(mot17.train_pipeline, 'RandomCrop')['crop_size'] == (
         1088, 608)
+
+
+def test_mot20_pipeline_is_mot17s_at_its_scale():
+    mot17, mot20 = load('mot17_pair.py'), load('mot20_pair.py')
+    for key in ('train_pipeline', 'test_pipeline'):
+        assert without_scale(mot20[key]) == without_scale(mot17[key])
+    assert mot20.train_dataloader.dataset.pipeline == mot20.train_pipeline
+    assert mot20.val_dataloader.dataset.pipeline == mot20.test_pipeline
+    assert mot20.test_dataloader.dataset.pipeline == mot20.test_pipeline
+    assert transform(mot20.train_pipeline, 'RandomResize')['scale'] == (
+        1600, 896)
+    assert transform(mot20.train_pipeline, 'RandomCrop')['crop_size'] == (
+        1600, 896)
+    assert transform(mot20.test_pipeline, 'Resize')['scale'] == (1600, 896)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert mot20[loader].dataset.data_root == 'data/MOT20/'
+    # TrackEval's MOT20 distractors (6) and crowds (13) are not background
+    assert {'non_mot_vehicle', 'crowd', 'distractor'} <= set(
+        mot20.train_dataloader.dataset.ignore_classes)
+    for evaluator in (mot20.val_evaluator, mot20.test_evaluator):
+        assert evaluator.type == 'MOTTableMetric'
+        assert evaluator.benchmark == 'MOT20'
+
+
+def test_mot16_is_mot17_under_its_own_name():
+    mot17, mot16 = load('mot17_pair.py'), load('mot16_pair.py')
+    for key in ('train_pipeline', 'test_pipeline'):
+        assert mot16[key] == mot17[key]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert mot16[loader].dataset.data_root == 'data/MOT16/'
+        assert mot16[loader].dataset.ann_file == mot17[loader].dataset.ann_file
+    for evaluator in (mot16.val_evaluator, mot16.test_evaluator):
+        assert evaluator.type == 'MOTTableMetric'
+        assert evaluator.benchmark == 'MOT16'
