@@ -55,6 +55,7 @@ def generate_synthetic_mot(out_dir: str,
                            split: str = 'train',
                            seq_prefix: str = 'SYN',
                            first_index: int = 1,
+                           person_height: Tuple[float, float] = HEIGHT_RANGE,
                            progress: bool = True) -> List[str]:
     """Write synthetic sequences ``out_dir/split/{seq_prefix}-NN``.
 
@@ -72,6 +73,10 @@ def generate_synthetic_mot(out_dir: str,
         split (str): Sub-folder, e.g. ``'train'`` or ``'test'``.
         seq_prefix (str): Sequence name prefix. Defaults to ``'SYN'``.
         first_index (int): Number of the first sequence. Defaults to 1.
+        person_height (tuple[float, float]): Range of a person's height at
+            the image bottom, fraction of H (far people are ``FAR_SCALE``
+            of it). Defaults to ``HEIGHT_RANGE`` (0.28, 0.45); an elevated
+            camera over a crowd (MOT20) sees people far smaller.
         progress (bool): Show a progress bar over frames. Defaults to True.
 
     Returns:
@@ -86,19 +91,20 @@ def generate_synthetic_mot(out_dir: str,
             name = f'{seq_prefix}-{index:02d}'
             seq_dir = osp.join(out_dir, split, name)
             _write_sequence(rng, seq_dir, name, num_frames, width, height,
-                            num_people, bar)
+                            num_people, person_height, bar)
             seq_dirs.append(seq_dir)
     return seq_dirs
 
 
 def _write_sequence(rng: np.random.Generator, seq_dir: str, name: str,
                     num_frames: int, width: int, height: int,
-                    num_people: Tuple[int, int], bar: tqdm) -> None:
+                    num_people: Tuple[int, int],
+                    person_height: Tuple[float, float], bar: tqdm) -> None:
     img_dir = osp.join(seq_dir, 'img1')
     os.makedirs(img_dir, exist_ok=True)
     background = make_background(rng, width, height)
     people = _simulate_until_covered(rng, num_frames, width, height,
-                                     num_people)
+                                     num_people, person_height)
     gt_rows = []
     for t in range(num_frames):
         frame = [(pid + 1, p['boxes'][t], p['look'], p['phase'][t])
@@ -123,7 +129,9 @@ def _write_sequence(rng: np.random.Generator, seq_dir: str, name: str,
 
 def _simulate_until_covered(rng: np.random.Generator, num_frames: int,
                             width: int, height: int,
-                            num_people: Tuple[int, int]) -> List[dict]:
+                            num_people: Tuple[int, int],
+                            person_height: Tuple[float, float] = HEIGHT_RANGE
+                            ) -> List[dict]:
     """Simulate people until every frame has one (mmdet asserts on empty).
 
     Returns:
@@ -135,8 +143,8 @@ def _simulate_until_covered(rng: np.random.Generator, num_frames: int,
         count = int(rng.integers(num_people[0], num_people[1] + 1))
         hues = (np.arange(count) / count + rng.random()) % 1.0
         people = [
-            _simulate_person(rng, num_frames, width, height, hue)
-            for hue in rng.permutation(hues)
+            _simulate_person(rng, num_frames, width, height, hue,
+                             person_height) for hue in rng.permutation(hues)
         ]
         people = [p for p in people if p['present'].any()]
         covered = np.any([p['present'] for p in people], axis=0)
@@ -155,9 +163,11 @@ def _perspective(feet_y: float, height: int) -> float:
 
 
 def _simulate_person(rng: np.random.Generator, num_frames: int, width: int,
-                     height: int, hue: float) -> dict:
+                     height: int, hue: float,
+                     person_height: Tuple[float, float] = HEIGHT_RANGE
+                     ) -> dict:
     """One walker's integer boxes over T frames (x is the feet's centre)."""
-    body = rng.uniform(*HEIGHT_RANGE) * height
+    body = rng.uniform(*person_height) * height
     direction = rng.choice((-1.0, 1.0))
     pref_vx = direction * rng.uniform(*SPEED_RANGE) * width
     pref_vy = rng.normal(0.0, VERT_SPEED_STD) * height

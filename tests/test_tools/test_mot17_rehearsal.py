@@ -13,121 +13,34 @@ import glob
 import json
 import os
 import os.path as osp
-import shutil
-import subprocess
 import sys
-from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
+from rehearsal_utils import (BACKGROUND, DISTRACTOR, PEDESTRIAN, ROOT,
+                             as_mot17_gt, cfg_options, load_coco, run_tool,
+                             score_hand_placed, source_sequence,
+                             write_copies)
 
-from mmdmw.datasets.mot_files import (list_images, read_mot_gt,
-                                      write_mot_gt, write_seqinfo)
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'dmw', 'retina_dmw_r50_mot17.py')
 TEST_CONFIG = osp.join(ROOT, 'configs', 'dmw',
                        'retina_dmw_r50_8xb1-100e_mot17train_test-mot17test.py')
-TUD_CAMPUS = osp.join(ROOT, '..', 'shared', 'data', 'TUD-Campus')
 
 DETECTORS = ('DPM', 'FRCNN', 'SDP')
 TRAIN_SEQS = ('MOT17-02', 'MOT17-04')
 TEST_SEQS = ('MOT17-01', 'MOT17-03', 'MOT17-06', 'MOT17-07', 'MOT17-08',
              'MOT17-12', 'MOT17-14')
 TRAIN_FRAMES, TEST_FRAMES = 6, 2  # per sequence
-# Identities of the source turned into MOT17's other person-like classes:
-# 7 static person, 8 distractor, 12 reflection, 2 person on vehicle.
-CLASS_OF_ID = {2: 7, 3: 8, 4: 12, 5: 2}
-CONF0_ID = 6  # a pedestrian marked "do not consider"
 IMG_SCALE = (256, 192)  # (w, h), the R50 config's 1088 x 608 reduced
-
-
-def run_tool(*args, timeout=600) -> str:
-    env = {**os.environ, 'MPLBACKEND': 'Agg'}
-    proc = subprocess.run([*args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
-
-def source_sequence(tmp: str) -> Tuple[List[str], np.ndarray, int, int]:
-    """Frames, (K, 9) gt, width and height of TUD-Campus, or of synthetic
-    frames with the same six identities when it is absent."""
-    if osp.isdir(TUD_CAMPUS):
-        img_dir = osp.join(TUD_CAMPUS, 'img1')
-        frames = [osp.join(img_dir, name) for name in list_images(img_dir)]
-        gt = read_mot_gt(osp.join(TUD_CAMPUS, 'gt', 'gt.txt'), 640, 480)
-        return frames, gt, 640, 480
-    return synthetic_sequence(tmp)
-
-
-def synthetic_sequence(tmp: str,
-                       width: int = 320,
-                       height: int = 240) -> Tuple[List[str], np.ndarray,
-                                                   int, int]:
-    """Noise frames with six boxes (ids 1-6) walking right, each in every
-    frame, so every class of the fixture occurs."""
-    import cv2
-    num_frames = len(TRAIN_SEQS) * TRAIN_FRAMES + len(TEST_SEQS) * TEST_FRAMES
-    rng = np.random.default_rng(0)
-    os.makedirs(tmp, exist_ok=True)
-    frames, rows = [], []
-    for frame in range(1, num_frames + 1):
-        img = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-        for track_id in range(1, 7):
-            x, y, w, h = 10 + 48 * (track_id - 1) + frame, 60, 30, 80
-            cv2.rectangle(img, (x, y), (x + w, y + h),
-                          (40 * track_id, 255 - 40 * track_id, 128), -1)
-            rows.append([frame, track_id, x, y, w, h, 1, 1, 1.0])
-        frames.append(osp.join(tmp, f'{frame:06d}.jpg'))
-        cv2.imwrite(frames[-1], img)
-    return frames, np.array(rows, float), width, height
-
-
-def as_mot17_gt(gt: np.ndarray, first: int, num: int) -> np.ndarray:
-    """Frames ``first .. first + num - 1`` of ``gt`` renumbered from 1, with
-    MOT17's classes, conf 0 rows and visibilities."""
-    rows = gt[(gt[:, 0] >= first) & (gt[:, 0] < first + num)].copy()
-    rows[:, 0] -= first - 1
-    ids = rows[:, 1].astype(int)
-    rows[:, 7] = [CLASS_OF_ID.get(i, 1) for i in ids]
-    rows[:, 6] = (ids != CONF0_ID).astype(float)
-    rows[:, 8] = np.choose(np.arange(len(rows)) % 3, [1.0, 0.55, 0.1])
-    return rows
-
-
-def write_copies(root: str, split: str, seq: str, frames: List[str],
-                 gt: Optional[np.ndarray], width: int, height: int) -> None:
-    """``root/split/seq-{DPM,FRCNN,SDP}``: same frames and gt, each copy its
-    own public detections."""
-    for offset, detector in enumerate(DETECTORS):
-        name = f'{seq}-{detector}'
-        seq_dir = osp.join(root, split, name)
-        os.makedirs(osp.join(seq_dir, 'img1'))
-        os.makedirs(osp.join(seq_dir, 'det'))
-        for i, frame in enumerate(frames, start=1):
-            shutil.copyfile(frame, osp.join(seq_dir, 'img1', f'{i:06d}.jpg'))
-        write_seqinfo(seq_dir, dict(name=name, imDir='img1', frameRate=25,
-                                    seqLength=len(frames), imWidth=width,
-                                    imHeight=height, imExt='.jpg'))
-        boxes = gt if gt is not None else np.array(
-            [[i, 1, 10, 10, 40, 100, 1, 1, 1]
-             for i in range(1, len(frames) + 1)], float)
-        with open(osp.join(seq_dir, 'det', 'det.txt'), 'w') as f:
-            for row in boxes:
-                x, y, w, h = row[2:6] + offset  # detectors differ
-                f.write(f'{int(row[0])},-1,{x:.2f},{y:.2f},{w:.2f},{h:.2f},'
-                        f'{0.9 - 0.1 * offset:.2f}\n')
-        if gt is not None:
-            write_mot_gt(osp.join(seq_dir, 'gt', 'gt.txt'), gt)
 
 
 @pytest.fixture(scope='module')
 def mot17(tmp_path_factory) -> dict:
     """MOT17-shaped data, converted with tools/dataset_converters."""
     tmp = str(tmp_path_factory.mktemp('mot17'))
-    frames, gt, width, height = source_sequence(osp.join(tmp, 'source'))
+    frames, gt, width, height = source_sequence(
+        osp.join(tmp, 'source'),
+        len(TRAIN_SEQS) * TRAIN_FRAMES + len(TEST_SEQS) * TEST_FRAMES)
     root = osp.join(tmp, 'MOT17')
     first = 1
     gts = {}
@@ -147,55 +60,11 @@ def mot17(tmp_path_factory) -> dict:
     return dict(root=root, gts=gts, converter_output=out)
 
 
-def load_json(mot17: dict, split: str) -> dict:
-    with open(osp.join(mot17['root'], 'annotations',
-                       f'{split}_cocoformat.json')) as f:
-        return json.load(f)
-
-
-def check_pipeline_positions() -> None:
-    """The transforms cfg_options reaches by position are the ones meant."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(CONFIG, import_custom_modules=False)
-    train = cfg.train_dataloader.dataset.pipeline[1].transforms
-    assert [train[2].type, train[4].type] == ['RandomResize', 'RandomCrop']
-    for loader in (cfg.val_dataloader, cfg.test_dataloader):
-        assert loader.dataset.pipeline[0].transforms[1].type == 'Resize'
-
-
-def cfg_options(root: str) -> list:
-    """The R50 config's pipeline and model, narrower and at a small size."""
-    check_pipeline_positions()
-    w, h = IMG_SCALE
-    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    return [
-        '--cfg-options', *[f'{d}.dataset.data_root={root}/' for d in loaders],
-        *[f'{d}.num_workers=0' for d in loaders],
-        *[f'{d}.persistent_workers=False' for d in loaders],
-        # TransformBroadcaster's RandomResize, RandomCrop and Resize
-        f'train_dataloader.dataset.pipeline.1.transforms.2.scale=({w},{h})',
-        'train_dataloader.dataset.pipeline.1.transforms.4.crop_size='
-        f'({w},{h})',
-        f'test_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
-        f'val_dataloader.dataset.pipeline.0.transforms.1.scale=({w},{h})',
-        # ResNet-50 at 1/4 width, no ImageNet download
-        'model.backbone.base_channels=16', 'model.backbone.init_cfg=None',
-        'model.neck.in_channels=[128,256,512]', 'model.neck.out_channels=32',
-        'model.head.in_channels=32', 'model.head.feat_channels=32',
-        'train_cfg.max_epochs=1', 'train_cfg.val_begin=2',  # no val
-        'default_hooks.logger.interval=5', 'randomness.seed=0',
-        # every box of the one-epoch model, so tracks exist to write
-        'model.head.test_cfg.score_thr=0.0',
-        'model.head.test_cfg.max_per_img=5',
-        'model.tracker.init_score_thr=0.0', 'model.tracker.score_thr=0.0'
-    ]
-
-
 @pytest.fixture(scope='module')
 def trained(mot17, tmp_path_factory) -> str:
     work_dir = str(tmp_path_factory.mktemp('work'))
     run_tool(sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-             work_dir, *cfg_options(mot17['root']))
+             work_dir, *cfg_options(CONFIG, mot17['root'], IMG_SCALE))
     return work_dir
 
 
@@ -209,13 +78,13 @@ def test_converter_keeps_one_copy_per_sequence(mot17):
     expected = dict(train=TRAIN_FRAMES, test=TEST_FRAMES)
     expected.update({'half-train': half, 'half-val': TRAIN_FRAMES - half})
     for split, frames in expected.items():
-        coco = load_json(mot17, split)
+        coco = load_coco(mot17['root'], split)
         seqs = TEST_SEQS if split == 'test' else TRAIN_SEQS
         assert [v['name'] for v in coco['videos']] == [
             f'{s}-FRCNN' for s in seqs], split
         assert len(coco['images']) == len(seqs) * frames, split
     # Every gt row of one copy, with its class, conf and visibility.
-    coco = load_json(mot17, 'train')
+    coco = load_coco(mot17['root'], 'train')
     gt = np.concatenate([mot17['gts'][s] for s in TRAIN_SEQS])
     anns = coco['annotations']
     assert len(anns) == len(gt)
@@ -237,7 +106,8 @@ def test_track_and_score_half_val(mot17, trained, tmp_path):
     work_dir = str(tmp_path / 'val')
     out = run_tool(sys.executable, 'tools/test.py', CONFIG,
                    osp.join(trained, 'epoch_1.pth'), '--eval', 'track',
-                   '--work-dir', work_dir, *cfg_options(mot17['root']))
+                   '--work-dir', work_dir,
+                   *cfg_options(CONFIG, mot17['root'], IMG_SCALE))
     for name in ('HOTA', 'MOTA', 'IDF1'):
         assert f'motchallenge-metric/{name}:' in out, name
     # The per-alpha arrays of Fig. 3, and the plot of them.
@@ -258,7 +128,7 @@ def test_submission_has_21_files(mot17, trained, tmp_path):
     out = run_tool(sys.executable, 'tools/test.py', TEST_CONFIG,
                    osp.join(trained, 'epoch_1.pth'), '--out', out_dir,
                    '--work-dir', str(tmp_path / 'test'),
-                   *cfg_options(mot17['root']))
+                   *cfg_options(CONFIG, mot17['root'], IMG_SCALE))
     assert 'no ground truth in this split' in out
     assert f'21 MOTChallenge result files in {out_dir}' in out
     assert 'python -m zipfile -c submission.zip' in out
@@ -273,61 +143,6 @@ def test_submission_has_21_files(mot17, trained, tmp_path):
         (content, ) = contents  # identical per sequence
         frames = {int(line.split(',')[0]) for line in content.splitlines()}
         assert frames <= set(range(1, TEST_FRAMES + 1)) and frames, seq
-
-
-# Hand-placed boxes (x, y, w, h) on one 2-frame MOT17 sequence.
-PEDESTRIAN = (10, 10, 40, 100)
-DISTRACTOR = (100, 10, 40, 100)  # class 8
-BACKGROUND = (150, 120, 30, 60)  # nobody there
-
-
-def score_hand_placed(tmp_path, preds: dict, **metric_kwargs) -> dict:
-    """Convert a 2-frame MOT17 train sequence (three copies) whose gt holds
-    a pedestrian and a distractor, feed ``preds`` ({track id: (x, y, w, h)},
-    the same in both frames) to MOTTableMetric as tools/test.py does, and
-    return its scores."""
-    pytest.importorskip('mmcv.ops')
-    import cv2
-    import torch
-    from mmdet.structures import DetDataSample, TrackDataSample
-    from mmengine.evaluator import Evaluator
-    from mmengine.structures import InstanceData
-
-    from mmdmw.datasets.mot2coco import convert_mot_to_coco
-    from mmdmw.datasets.mot_video_dataset import MOTVideoDataset
-    from mmdmw.evaluation.metrics.mot_table_metric import MOTTableMetric
-
-    root = str(tmp_path / 'MOT17')
-    gt = np.array([[f, i, *box, 1, cls, 1.0] for f in (1, 2)
-                   for i, box, cls in ((1, PEDESTRIAN, 1),
-                                       (2, DISTRACTOR, 8))], float)
-    os.makedirs(tmp_path, exist_ok=True)
-    image = osp.join(str(tmp_path), 'frame.jpg')
-    cv2.imwrite(image, np.zeros((200, 200, 3), np.uint8))
-    write_copies(root, 'train', 'MOT17-09', [image, image], gt, 200, 200)
-    convert_mot_to_coco(root, osp.join(root, 'annotations'), ('train', ),
-                        progress=False, log=None)
-    dataset = MOTVideoDataset(
-        ann_file=osp.join(root, 'annotations', 'train_cocoformat.json'),
-        data_prefix=dict(img_path=osp.join(root, 'train')), test_mode=True,
-        pipeline=[])
-    (images, ) = [dataset.get_data_info(i)['images']
-                  for i in range(len(dataset))]
-    frames = []
-    for img in images:
-        sample = DetDataSample(metainfo=dict(
-            img_path=img['img_path'], frame_id=img['frame_id'],
-            instances=img['instances'], ori_video_length=len(images)))
-        boxes = torch.tensor([[x, y, x + w, y + h]
-                              for x, y, w, h in preds.values()], dtype=float)
-        sample.pred_track_instances = InstanceData(
-            bboxes=boxes.reshape(-1, 4), instances_id=torch.tensor(
-                list(preds)), scores=torch.ones(len(preds)))
-        frames.append(sample)
-    evaluator = Evaluator(MOTTableMetric(benchmark='MOT17', **metric_kwargs))
-    evaluator.process([TrackDataSample(video_data_samples=frames)], {})
-    results = evaluator.evaluate(size=1)
-    return {k.split('/')[-1]: v for k, v in results.items()}
 
 
 def test_mot17_preprocessing_on_hand_placed_boxes(tmp_path):
