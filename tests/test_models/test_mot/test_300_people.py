@@ -13,8 +13,8 @@ person k sits on the P3 anchor of cell (3 * (k % 20) + 2,
 7 * (k // 20) + 4), inside the image, 24 px apart in x and 56 px in y, so no
 two people overlap. Each of the first 200 ("clear") people also fires 4
 neighbouring P3 anchors (cells x +- 1, y +- 1) at score 0.7 whose deltas
-decode onto the person's box, as a trained head does; the last 100 ("half hidden") fire their own anchor only,
-at score 0.55. Candidates above score_thr: 200 * 5 + 100 = 1100.
+decode onto the person's box, as a trained head does; the last 100 ("half
+hidden") fire their own anchor only, at score 0.55. Candidates above score_thr: 200 * 5 + 100 = 1100.
 """
 import math
 import os.path as osp
@@ -69,7 +69,8 @@ def outputs(head, shift: float = 0.0):
     reg = [torch.zeros(1, 8, h, w) for h, w in sizes]
     reid = [torch.full((1, 1, h, w), 2.) for h, w in sizes]
     p3_w = sizes[0][1]
-    anchors = head.prior_generator.grid_priors(sizes[:1])[0]  # (h*w, 4)
+    # (h*w, 4) P3 anchors, row by row
+    anchors = head.prior_generator.single_level_grid_priors(sizes[0], 0)
 
     def fire(x: int, y: int, box: torch.Tensor, score: float) -> None:
         anchor = anchors[y * p3_w + x]
@@ -106,9 +107,11 @@ def test_decoding_keeps_all_300(head):
     nodes = head.predict_pairs(*outputs(head), META)
     assert len(nodes) == NUM_PEOPLE
     # one box per person, on the person (every duplicate suppressed)
+    anchors = head.prior_generator.single_level_grid_priors((H // 8, W // 8),
+                                                            0)
     expected = torch.stack([
-        head.prior_generator.grid_priors([(H // 8, W // 8)])[0][
-            cell(k)[1] * (W // 8) + cell(k)[0]] for k in range(NUM_PEOPLE)])
+        anchors[cell(k)[1] * (W // 8) + cell(k)[0]]
+        for k in range(NUM_PEOPLE)])
     order = torch.argsort(nodes.bboxes[:, 1] * 10 * W + nodes.bboxes[:, 0])
     assert torch.allclose(nodes.bboxes[order], expected, atol=1e-3)
     assert (nodes.scores >= HIDDEN_SCORE - 1e-4).all()
