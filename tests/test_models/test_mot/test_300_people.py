@@ -14,7 +14,8 @@ person k sits on the P3 anchor of cell (3 * (k % 20) + 2,
 two people overlap. Each of the first 200 ("clear") people also fires 4
 neighbouring P3 anchors (cells x +- 1, y +- 1) at score 0.7 whose deltas
 decode onto the person's box, as a trained head does; the last 100 ("half
-hidden") fire their own anchor only, at score 0.55. Candidates above score_thr: 200 * 5 + 100 = 1100.
+hidden") fire their own anchor only, at score 0.55. Candidates above
+score_thr: 200 * 5 + 100 = 1100.
 """
 import math
 import os.path as osp
