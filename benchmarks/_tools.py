@@ -69,12 +69,6 @@ def data_root_options(data_root: str) -> List[str]:
     ]
 
 
-def run_result_path(results_dir: str, row_key: str, seed, epochs: int) -> str:
-    """Where a study writes one finished run's JSON (``seed`` may be a glob
-    such as ``'*'``)."""
-    return osp.join(results_dir, f'{row_key}_e{epochs}_seed{seed}.json')
-
-
 def weighting_options(pso: bool, mode: str,
                       weights: Optional[Sequence[float]], seed: int,
                       epochs: int, val_interval: int,

@@ -15,19 +15,18 @@ the paper's Tables I, III and IV, beside the paper's own MOTA and IDF1
 compare the ordering, not the values).
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 import re
-import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from _study import (code_version, finished_stamp, load_results, mean_std,
+                    result_path, run_all, run_order, threads_per_job,
+                    write_result)
 from _tools import (ensure_synthetic_data, parse_metrics, run,
-                    run_result_path, weighting_options)
+                    weighting_options)
 
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
 RESULTS_DIR = osp.join('benchmarks', 'results', 'ablation')
@@ -87,39 +86,18 @@ def train_and_score(variant: Variant, seed: int, epochs: int,
     return parse_metrics(out, ABLATION_METRICS)
 
 
-def result_path(results_dir: str, variant: Variant, seed, epochs: int) -> str:
-    return run_result_path(results_dir, variant.key, seed, epochs)
-
-
-def load_results(results_dir: str,
-                 epochs: int) -> Dict[str, List[Dict[str, float]]]:
-    """Metrics of every finished run of ``epochs``, by row name."""
-    results: Dict[str, List[Dict[str, float]]] = {}
-    for v in VARIANTS:
-        for path in sorted(glob.glob(result_path(results_dir, v, '*',
-                                                 epochs))):
-            with open(path) as f:
-                results.setdefault(v.name, []).append(json.load(f)['metrics'])
-    return results
-
-
-def mean_std(values: List[float]) -> str:
-    if len(values) == 1:
-        return f'{values[0]:.1f}'
-    return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
-
-
-def table(results: Dict[str, List[Dict[str, float]]]) -> str:
-    """Markdown table in the paper's layout, the paper's numbers beside."""
+def table(results: Dict[str, List[dict]]) -> str:
+    """Markdown table in the paper's layout, the paper's numbers beside;
+    ``results`` holds the run JSONs by row key."""
     lines = [
         '| table | weighting | PSO | n | ' + ' | '.join(ABLATION_METRICS) +
         ' | paper MOTA | paper IDF1 |',
         '|---|---|---|---|' + '---|' * (len(ABLATION_METRICS) + 2)
     ]
     for v in VARIANTS:
-        if v.name not in results:
+        if v.key not in results:
             continue
-        runs = results[v.name]
+        runs = [r['metrics'] for r in results[v.key]]
         cells = [str(len(runs))] + [
             mean_std([r[m] for r in runs]) for m in ABLATION_METRICS
         ]
@@ -155,17 +133,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def save_result(path: str, variant: Variant, seed: int, epochs: int,
-                metrics: Dict[str, float], seconds: float) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(dict(row=variant.key, name=variant.name, seed=seed,
-                       epochs=epochs, metrics=metrics,
-                       wall_time_s=round(seconds, 1),
-                       finished=time.strftime('%Y-%m-%d %H:%M UTC',
-                                              time.gmtime())), f, indent=1)
-
-
 def main() -> None:
     args = parse_args()
     variants, seeds, epochs = VARIANTS, range(args.seeds), args.epochs
@@ -181,33 +148,37 @@ def main() -> None:
     else:
         ensure_synthetic_data(data_root, frames=60, num_train=4)
     os.makedirs(args.work_root, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    jobs = [(v, seed) for v in variants for seed in seeds
-            if not osp.isfile(result_path(results_dir, v, seed, epochs))]
-    print(f'{len(jobs)} run(s) to do, {args.jobs} at a time', flush=True)
+    threads = threads_per_job(args.jobs)
+    plan = {v.key: len(seeds) for v in variants}
+    todo = [(v, seed) for v, seed in run_order(variants, plan)
+            if not osp.isfile(result_path(results_dir, v.key, seed, epochs))]
+    commit = code_version()
     start = time.time()
 
-    def one(variant: Variant, seed: int) -> Dict[str, float]:
+    def one(variant: Variant, seed: int) -> dict:
         began = time.time()
         metrics = train_and_score(variant, seed, epochs, data_root,
                                   osp.abspath(args.work_root), threads)
-        save_result(result_path(results_dir, variant, seed, epochs),
-                    variant, seed, epochs, metrics, time.time() - began)
-        return metrics
+        result = dict(row=variant.key, name=variant.name, seed=seed,
+                      epochs=epochs, commit=commit, metrics=metrics,
+                      wall_time_s=round(time.time() - began, 1),
+                      finished=finished_stamp())
+        write_result(result_path(results_dir, variant.key, seed, epochs),
+                     result)
+        return result
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(one, v, seed): (v, seed) for v, seed in jobs}
-        for future in as_completed(futures):
-            variant, seed = futures[future]
-            metrics = future.result()
-            print(f'[{time.time() - start:6.0f} s] {variant.name}, seed '
-                  f'{seed}: ' + ', '.join(f'{k} {v:.1f}'
-                                          for k, v in metrics.items()),
-                  flush=True)
-    results = load_results(results_dir, epochs)
+    def done(variant: Variant, seed: int, result: dict) -> None:
+        print(f'[{time.time() - start:6.0f} s] {variant.name}, seed {seed}: '
+              + ', '.join(f'{k} {v:.1f}'
+                          for k, v in result['metrics'].items()), flush=True)
+
+    failed = run_all(todo, one, args.jobs, done)
+    results = load_results(results_dir, epochs, [v.key for v in VARIANTS])
     print(f'\n{epochs} epoch(s) each, {time.time() - start:.0f} s in all; '
           f'JSONs in {results_dir}\n')
     print(table(results))
+    if failed:
+        sys.exit('failed runs:\n' + '\n'.join(failed))
 
 
 if __name__ == '__main__':

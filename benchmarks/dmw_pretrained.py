@@ -3,7 +3,15 @@ the ImageNet MobileNetV2 backbone, several seeds, paired statistics.
 
     python benchmarks/dmw_pretrained.py [--jobs 2] [--epochs E]   # the study
     python benchmarks/dmw_pretrained.py --report [--epochs E]     # the tables
+        (both loss scales and the two side by side; with --results-dir,
+        that folder's tables only)
     python benchmarks/dmw_pretrained.py --quick                   # smoke run
+
+``--loss-normalization`` chooses the head's loss scale (``ctracker``, the
+default and the paper's base code, or ``mmdet``): each scale has its own plan
+of rows and seeds (:data:`PLANS`) and its own results folder
+(:data:`RESULTS_DIRS`); every JSON records the scale and the commit it ran
+on.
 
 Every finished run writes one small JSON to ``--results-dir`` (default
 ``benchmarks/results/dmw_pretrained/``): the final val HOTA / DetA / AssA /
@@ -28,19 +36,26 @@ import glob
 import json
 import os
 import os.path as osp
-import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-from _tools import (ROOT, ensure_synthetic_data, run, run_result_path,
-                    weighting_options)
+from _study import (CI, code_version, finished_stamp, load_results,
+                    mean_std, paired_cell, result_path, run_all, run_order,
+                    threads_per_job, write_result)
+from _tools import ROOT, ensure_synthetic_data, run, weighting_options
 
 CONFIG = 'configs/dmw/retina_dmw_mobilenetv2-imagenet_1xb4-24e_synthetic.py'
 WEIGHTS = 'checkpoints/mobilenetv2_imagenet_mmdet.pth'
-RESULTS_DIR = osp.join('benchmarks', 'results', 'dmw_pretrained')
+#: One folder of run JSONs per loss scale (``model.head.loss_normalization``).
+RESULTS_DIRS = dict(
+    mmdet=osp.join('benchmarks', 'results', 'dmw_pretrained'),
+    ctracker=osp.join('benchmarks', 'results', 'dmw_pretrained_ctracker'))
+#: DMW's mean weights (alpha, beta, gamma) in the mmdet-scale study, + PSO,
+#: 5 seeds, second half of training (the ``weights`` of
+#: ``benchmarks/results/dmw_pretrained/pso_dmw_e16_seed*.json``).
+DMW_MEAN_WEIGHTS_MMDET = (0.9586, 0.055, 0.9864)
 #: Chosen from one fixed (1, 1, 1) run validated every epoch (BENCHMARKS.md
 #: §5): noisy and rising at lr 1e-3, flat within ±2 HOTA over the last four
 #: epochs after the drop at epoch 12 (milestones at 75% and 90%).
@@ -53,9 +68,7 @@ GRAD_SHARE_INTERVAL = 10  # iterations between gradient-share measurements
 BASE_IMG_SCALE = (320, 192)
 IMG_SCALE = 2 / 3
 METRICS = ('HOTA', 'DetA', 'AssA', 'MOTA', 'IDF1', 'IDSW')
-PAIRED = ('HOTA', 'DetA', 'AssA', 'second_iou')
-BOOTSTRAP_RESAMPLES = 10000
-CI = 0.95
+PAIRED = ('HOTA', 'DetA', 'AssA', 'IDSW', 'first_iou', 'second_iou')
 SECOND_HALF = 0.5  # weights and shares are averaged from here to the end
 
 
@@ -67,47 +80,41 @@ class Row(NamedTuple):
     pso: bool
     mode: str
     weights: Optional[Tuple[float, float, float]]
-    seeds: int
     reference: str  # key of the row it is compared with, seed by seed
 
 
 ROWS = (
     Row('baseline', 'III', 'baseline (1, 1, 1)', False, 'fixed',
-        (1., 1., 1.), 3, 'baseline'),
+        (1., 1., 1.), 'baseline'),
     Row('pso', 'III', '+ PSO [fixed (1, 1, 1)]', True, 'fixed', (1., 1., 1.),
-        5, 'baseline'),  # Table III's PSO row: against the baseline
-    Row('dmw', 'III', '+ DMW', False, 'dmw', None, 3, 'baseline'),
-    Row('pso_dmw', 'III', '+ PSO + DMW', True, 'dmw', None, 5, 'pso'),
+        'baseline'),  # Table III's PSO row: against the baseline
+    Row('dmw', 'III', '+ DMW', False, 'dmw', None, 'baseline'),
+    Row('pso_dmw', 'III', '+ PSO + DMW', True, 'dmw', None, 'pso'),
     Row('independent', 'IV', 'DMW without correlation', True, 'independent',
-        None, 3, 'pso'),
+        None, 'pso'),
     Row('fixed_1_05_15', 'I', 'fixed (1, 0.5, 1.5)', True, 'fixed',
-        (1., 0.5, 1.5), 3, 'pso'),
+        (1., 0.5, 1.5), 'pso'),
     Row('uncertainty', '—', 'uncertainty (Kendall)', True, 'uncertainty',
-        None, 3, 'pso'),
+        None, 'pso'),
     Row('dmw_normalized', 'ours', 'DMW on EMA-normalised losses', True,
-        'dmw_normalized', None, 5, 'pso'),
+        'dmw_normalized', None, 'pso'),
+    # DMW's mean weights held fixed: is DMW's effect its average weights or
+    # its per-sample reweighting? Compared with + PSO + DMW, seed by seed.
+    Row('fixed_dmw_mean', 'ours', "fixed at DMW's mean weights", True,
+        'fixed', DMW_MEAN_WEIGHTS_MMDET, 'pso_dmw'),
 )
 ROW_BY_KEY = {r.key: r for r in ROWS}
+#: Seeds per row at each loss scale; a row missing from a plan is not run at
+#: that scale. mmdet: BENCHMARKS.md §5.2, plus the fixed row at DMW's mean
+#: weights, which exist at that scale only. ctracker: issue 17's plan.
+PLANS = dict(
+    mmdet=dict(baseline=3, pso=5, dmw=3, pso_dmw=5, independent=3,
+               fixed_1_05_15=3, uncertainty=3, dmw_normalized=5,
+               fixed_dmw_mean=3),
+    ctracker=dict(pso=5, pso_dmw=5, baseline=3, dmw=3, independent=3,
+                  dmw_normalized=3))
 #: Rows whose seeds run first, interleaved by seed.
-FIRST = ('pso', 'pso_dmw', 'dmw_normalized')
-
-
-def run_order(rows: Sequence[Row], max_seeds: Optional[int] = None
-              ) -> List[Tuple[Row, int]]:
-    """(row, seed) in the order to run: the FIRST rows' seeds interleaved
-    (seed 0 of each, then seed 1, ...), then the others the same way."""
-    order = []
-    for group in ([r for r in rows if r.key in FIRST],
-                  [r for r in rows if r.key not in FIRST]):
-        most = max((r.seeds for r in group), default=0)
-        for seed in range(most):
-            order += [(r, seed) for r in group if seed < min(
-                r.seeds, max_seeds if max_seeds is not None else r.seeds)]
-    return order
-
-
-def result_path(results_dir: str, row: Row, seed: int, epochs: int) -> str:
-    return run_result_path(results_dir, row.key, seed, epochs)
+FIRST = ('pso', 'pso_dmw')
 
 
 # ------------------------------------------------------------- one run
@@ -145,11 +152,14 @@ def walk_pipeline(steps: List[dict]):
 
 
 def cfg_options(row: Row, seed: int, epochs: int, val_interval: int,
-                data_root: str) -> List[str]:
-    """``--cfg-options`` that turn the config into one row of the study."""
+                data_root: str, normalization: str) -> List[str]:
+    """``--cfg-options`` that turn the config into one row of the study at
+    one loss scale."""
     return weighting_options(row.pso, row.mode, row.weights, seed, epochs,
                              val_interval, data_root) + [
-                                 f'default_hooks.checkpoint.interval={epochs}'
+                                 f'default_hooks.checkpoint.interval={epochs}',
+                                 'model.head.loss_normalization='
+                                 f'{normalization}'
                              ]
 
 
@@ -198,7 +208,7 @@ def train_and_score(row: Row, seed: int, args: argparse.Namespace,
     start = time.time()
     work_dir = osp.join(args.work_root, f'{row.key}_e{args.epochs}_seed{seed}')
     options = cfg_options(row, seed, args.epochs, args.val_interval,
-                          args.data_root)
+                          args.data_root, args.loss_normalization)
     py = sys.executable
     run([py, 'tools/train.py', config, '--work-dir', work_dir,
          '--cfg-options', *options], work_dir + '_train.log', threads)
@@ -214,33 +224,17 @@ def train_and_score(row: Row, seed: int, args: argparse.Namespace,
         row=row.key, name=row.name, table=row.table, pso=row.pso,
         mode=row.mode, weights_cfg=row.weights, seed=seed,
         epochs=args.epochs, val_interval=args.val_interval, config=CONFIG,
+        loss_normalization=args.loss_normalization, commit=args.commit,
         img_scale_factor=args.scale, grad_interval=args.grad_interval,
         cfg_options=[o for o in options if 'data_root' not in o],
         pair_halves=halves, wall_time_s=round(time.time() - start, 1),
-        finished=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()),
-        **summary)
-    out = result_path(args.results_dir, row, seed, args.epochs)
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    with open(out + '.tmp', 'w') as f:
-        json.dump(result, f, indent=1)
-    os.replace(out + '.tmp', out)  # a JSON is there only when complete
+        finished=finished_stamp(), **summary)
+    write_result(result_path(args.results_dir, row.key, seed, args.epochs),
+                 result)
     return result
 
 
 # --------------------------------------------------------------- report
-def load_results(results_dir: str, epochs: int) -> Dict[str, List[dict]]:
-    """Finished runs of the given schedule, by row key, sorted by seed."""
-    by_row: Dict[str, List[dict]] = {}
-    for path in sorted(glob.glob(osp.join(results_dir, '*.json'))):
-        with open(path) as f:
-            result = json.load(f)
-        if result.get('epochs') == epochs and result['row'] in ROW_BY_KEY:
-            by_row.setdefault(result['row'], []).append(result)
-    for runs in by_row.values():
-        runs.sort(key=lambda r: r['seed'])
-    return by_row
-
-
 def value(result: dict, key: str) -> float:
     """A metric or a pair-half IoU of one run."""
     if key in result['metrics']:
@@ -248,105 +242,89 @@ def value(result: dict, key: str) -> float:
     return float(result['pair_halves'][key])
 
 
-def mean_std(values: Sequence[float], digits: int = 1) -> str:
-    values = [v for v in values if v is not None and not np.isnan(v)]
-    if not values:
-        return '—'
-    if len(values) == 1:
-        return f'{values[0]:.{digits}f}'
-    return (f'{statistics.mean(values):.{digits}f} ± '
-            f'{statistics.stdev(values):.{digits}f}')
-
-
-def bootstrap_ci(diffs: Sequence[float],
-                 resamples: int = BOOTSTRAP_RESAMPLES,
-                 level: float = CI,
-                 seed: int = 0) -> Tuple[float, float]:
-    """Percentile bootstrap interval of the mean of paired differences:
-    resample the seeds with replacement."""
-    diffs = np.asarray(diffs, dtype=float)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
-    means = diffs[picks].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def paired_cell(diffs: Sequence[float], digits: int) -> str:
-    """Mean paired difference with its bootstrap interval; NaN pairs (no
-    matched prediction in a run) are left out."""
-    diffs = [d for d in diffs if not np.isnan(d)]
-    if not diffs:
-        return '—'
-    mean = float(np.mean(diffs))
-    if len(diffs) < 2:
-        return f'{mean:+.{digits}f}'
-    low, high = bootstrap_ci(diffs)
-    return f'{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]'
-
-
-def results_table(by_row: Dict[str, List[dict]]) -> str:
+def results_table(by_row: Dict[str, List[dict]], plan: Dict[str, int]) -> str:
     """Per row: n seeds done of planned, mean ± std of every metric."""
     lines = [
         '| table | row | PSO | n | HOTA | DetA | AssA | MOTA | IDF1 | IDSW '
         '| IoU 1st box | IoU 2nd box |', '|---|---|---|---|' + '---|' * 8
     ]
-    for row in ROWS:
+    for row in planned_rows(plan):
         runs = by_row.get(row.key, [])
         cells = [mean_std([value(r, m) for r in runs]) for m in METRICS]
         cells += [mean_std([value(r, k) for r in runs], 3)
                   for k in ('first_iou', 'second_iou')]
         lines.append(f'| {row.table} | {row.name} | '
-                     f'{"✓" if row.pso else ""} | {len(runs)}/{row.seeds} | '
+                     f'{"✓" if row.pso else ""} | {len(runs)}/{plan[row.key]} | '
                      + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
-def paired_table(by_row: Dict[str, List[dict]]) -> str:
-    """Per row: mean paired difference to its reference row (the fixed
-    (1, 1, 1) row of the same PSO setting; the baseline for + PSO) over the
-    seeds both have, with the bootstrap 95% interval."""
+def planned_rows(plan: Dict[str, int]) -> List[Row]:
+    return [row for row in ROWS if row.key in plan]
+
+
+def paired_diffs(by_row: Dict[str, List[dict]], row: Row,
+                 key: str) -> List[float]:
+    """``key`` of ``row`` minus that of its reference row, seed by seed, over
+    the seeds both have."""
+    ref = {r['seed']: r for r in by_row.get(row.reference, [])}
+    return [value(r, key) - value(ref[r['seed']], key)
+            for r in by_row.get(row.key, []) if r['seed'] in ref]
+
+
+def paired_table(by_row: Dict[str, List[dict]], plan: Dict[str, int]) -> str:
+    """Per row: mean paired difference to its reference row over the seeds
+    both have, with the bootstrap interval and the exact sign-flip p."""
     lines = [
-        '| row | vs | pairs | Δ HOTA [95% CI] | Δ DetA [95% CI] '
-        '| Δ AssA [95% CI] | Δ IoU 2nd box [95% CI] |',
-        '|---|---|---|---|---|---|---|'
+        '| row | vs | pairs | Δ HOTA | Δ DetA | Δ AssA | Δ IDSW '
+        '| Δ IoU 1st box | Δ IoU 2nd box |', '|---|---|---|' + '---|' * 6
     ]
-    for row in ROWS:
-        if row.key == row.reference:
+    for row in planned_rows(plan):
+        if row.key == row.reference or row.reference not in plan:
             continue
-        ref = {r['seed']: r for r in by_row.get(row.reference, [])}
-        pairs = [(r, ref[r['seed']]) for r in by_row.get(row.key, [])
-                 if r['seed'] in ref]
         cells = [
-            paired_cell([value(a, k) - value(b, k) for a, b in pairs],
+            paired_cell(paired_diffs(by_row, row, k),
                         3 if k.endswith('iou') else 1) for k in PAIRED
         ]
+        pairs = len(paired_diffs(by_row, row, 'HOTA'))
         lines.append(f'| {row.name} | {ROW_BY_KEY[row.reference].name} | '
-                     f'{len(pairs)} | ' + ' | '.join(cells) + ' |')
+                     f'{pairs} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
-def shares_table(by_row: Dict[str, List[dict]]) -> str:
+def late_mean(runs: List[dict], group: str, key: str) -> Optional[float]:
+    """Mean over seeds of a second-half-of-training average."""
+    values = [r[group][key] for r in runs if r[group].get(key) is not None]
+    return float(np.mean(values)) if values else None
+
+
+def reg_to_cls(runs: List[dict]) -> Optional[float]:
+    """Mean over seeds of L_reg / L_cls (second half of training)."""
+    ratios = [r['task_losses']['reg'] / r['task_losses']['cls']
+              for r in runs if r['task_losses'].get('cls')]
+    return float(np.mean(ratios)) if ratios else None
+
+
+def cell(number: Optional[float], digits: int) -> str:
+    return '—' if number is None else f'{number:.{digits}f}'
+
+
+def shares_table(by_row: Dict[str, List[dict]], plan: Dict[str, int]) -> str:
     """Mean weights, task losses and gradient shares, second half of
     training, averaged over the seeds."""
     lines = [
-        '| row | n | α | β | γ | L_cls | L_reg | L_reid | share cls '
-        '| share reg | share reid |', '|---|---|' + '---|' * 9
+        '| row | n | α | β | γ | L_cls | L_reg | L_reid | L_reg / L_cls '
+        '| share cls | share reg | share reid |', '|---|---|' + '---|' * 10
     ]
-
-    def avg(runs: List[dict], group: str, key: str, digits: int) -> str:
-        values = [r[group][key] for r in runs if r[group].get(key) is not None]
-        return f'{np.mean(values):.{digits}f}' if values else '—'
-
-    for row in ROWS:
+    for row in planned_rows(plan):
         runs = by_row.get(row.key, [])
-        cells = [avg(runs, 'weights', k, 2) for k in ('alpha', 'beta',
-                                                       'gamma')]
-        cells += [avg(runs, 'task_losses', k, 3) for k in ('cls', 'reg',
-                                                           'reid')]
-        cells += [avg(runs, 'grad_shares', k, 2) for k in ('cls', 'reg',
-                                                           'reid')]
+        cells = [cell(late_mean(runs, 'weights', k), 2)
+                 for k in ('alpha', 'beta', 'gamma')]
+        cells += [cell(late_mean(runs, 'task_losses', k), 3)
+                  for k in ('cls', 'reg', 'reid')]
+        cells.append(cell(reg_to_cls(runs), 2))
+        cells += [cell(late_mean(runs, 'grad_shares', k), 2)
+                  for k in ('cls', 'reg', 'reid')]
         lines.append(f'| {row.name} | {len(runs)} | ' + ' | '.join(cells) +
                      ' |')
     return '\n'.join(lines)
@@ -374,23 +352,69 @@ def curve_table(by_row: Dict[str, List[dict]],
     return '\n'.join(lines)
 
 
-def report(results_dir: str, epochs: int) -> str:
-    by_row = load_results(results_dir, epochs)
+def report(results_dir: str, epochs: int, plan: Dict[str, int]) -> str:
+    by_row = load_results(results_dir, epochs, plan)
     done = sum(len(v) for v in by_row.values())
-    planned = sum(r.seeds for r in ROWS)
+    planned = sum(plan.values())
     return '\n\n'.join([
         f'{done} of {planned} runs finished ({epochs} epochs each; '
         f'JSONs in {osp.relpath(results_dir, ROOT)})',
         '### Results per row (mean ± std over seeds; n = seeds done/planned)',
-        results_table(by_row),
-        '### Paired difference to the reference row (fixed (1, 1, 1) with '
-        'the same PSO; + PSO against the baseline), same seeds (mean '
-        f'[bootstrap {CI:.0%} interval])', paired_table(by_row),
+        results_table(by_row, plan),
+        '### Paired difference to the reference row, same seeds (mean '
+        f'[bootstrap {CI:.0%} interval] p of the exact sign-flip test; with '
+        'n pairs p cannot go below 2/2^n: 0.25 for 3, 0.0625 for 5)',
+        paired_table(by_row, plan),
         '### Weights, task losses and gradient shares (second half of '
-        'training, mean over seeds)', shares_table(by_row),
+        'training, mean over seeds)', shares_table(by_row, plan),
         '### Val HOTA per validated epoch, fixed (1, 1, 1)',
         curve_table(by_row)
     ])
+
+
+def scales_table(by_scale: Dict[str, Dict[str, List[dict]]]) -> str:
+    """The rows run at both loss scales, side by side: HOTA, its paired
+    difference to the reference row, L_reg / L_cls, β and regression's share
+    of the shared gradient."""
+    scales = list(by_scale)
+    lines = [
+        '| row | ' + ' | '.join(
+            f'{name} {scale}' for scale in scales
+            for name in ('n', 'HOTA', 'Δ HOTA', 'L_reg/L_cls', 'β',
+                         'share reg')) + ' |',
+        '|---|' + '---|' * (6 * len(scales))
+    ]
+    for row in ROWS:
+        if not all(row.key in PLANS[scale] for scale in scales):
+            continue
+        cells = []
+        for scale in scales:
+            by_row = by_scale[scale]
+            runs = by_row.get(row.key, [])
+            delta = ('' if row.key == row.reference else paired_cell(
+                paired_diffs(by_row, row, 'HOTA'), 1))
+            cells += [
+                str(len(runs)),
+                mean_std([value(r, 'HOTA') for r in runs]), delta,
+                cell(reg_to_cls(runs), 2),
+                cell(late_mean(runs, 'weights', 'beta'), 2),
+                cell(late_mean(runs, 'grad_shares', 'reg'), 2)
+            ]
+        lines.append(f'| {row.name} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def full_report(epochs: int) -> str:
+    """Both loss scales' reports, then the two side by side."""
+    parts = []
+    by_scale = {}
+    for scale in ('ctracker', 'mmdet'):
+        results_dir = osp.join(ROOT, RESULTS_DIRS[scale])
+        by_scale[scale] = load_results(results_dir, epochs, PLANS[scale])
+        parts += [f'## Loss scale: {scale}',
+                  report(results_dir, epochs, PLANS[scale])]
+    parts += ['## The two loss scales side by side', scales_table(by_scale)]
+    return '\n\n'.join(parts)
 
 
 # ----------------------------------------------------------------- main
@@ -414,7 +438,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='at most this many seeds per row')
     parser.add_argument('--data-root', default='data/synthetic_mot')
     parser.add_argument('--work-root', default='work_dirs/dmw_pretrained')
-    parser.add_argument('--results-dir', default=RESULTS_DIR)
+    parser.add_argument('--loss-normalization', default='ctracker',
+                        choices=list(PLANS),
+                        help="the head's loss scale (default: %(default)s)")
+    parser.add_argument('--results-dir',
+                        help='where the run JSONs go (default: '
+                        'RESULTS_DIRS of the loss scale)')
     parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
                         help='runs at a time (default: one per core)')
     parser.add_argument('--report', action='store_true',
@@ -435,10 +464,17 @@ def main() -> None:
         args.epochs, args.val_interval, args.grad_interval = 1, 1, 2
         args.data_root = osp.join(args.work_root, 'quick_data')
         args.results_dir = osp.join(args.work_root, 'results')
-    args.results_dir = osp.abspath(args.results_dir)
-    if args.report:
-        print(report(args.results_dir, args.epochs))
+    plan = PLANS[args.loss_normalization]
+    if args.report and not args.results_dir:
+        print(full_report(args.epochs))
         return
+    args.results_dir = osp.abspath(
+        args.results_dir
+        or osp.join(ROOT, RESULTS_DIRS[args.loss_normalization]))
+    if args.report:
+        print(report(args.results_dir, args.epochs, plan))
+        return
+    args.commit = code_version()
     if args.quick:
         ensure_synthetic_data(args.data_root, frames=10, num_train=1)
     else:
@@ -446,34 +482,25 @@ def main() -> None:
     ensure_weights(args.work_root)
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     config = study_config(args.work_root, args.grad_interval, args.scale)
-    todo = [(r, s) for r, s in run_order(rows, args.max_seeds)
-            if not osp.isfile(result_path(args.results_dir, r, s,
+    todo = [(r, s) for r, s in run_order(rows, plan, FIRST,
+                                         max_seeds=args.max_seeds)
+            if not osp.isfile(result_path(args.results_dir, r.key, s,
                                           args.epochs))]
-    print(f'{len(todo)} run(s) to do, {args.jobs} at a time', flush=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = threads_per_job(args.jobs)
     start = time.time()
-    failed = []
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {
-            pool.submit(train_and_score, r, s, args, config, threads): (r, s)
-            for r, s in todo
-        }
-        for future in as_completed(futures):
-            row, seed = futures[future]
-            try:
-                result = future.result()
-            except Exception as err:  # keep the other runs going
-                failed.append(f'{row.key} seed {seed}: {err}')
-                print(f'FAILED {row.key} seed {seed}: {err}', flush=True)
-                continue
-            m, h = result['metrics'], result['pair_halves']
-            print(f'[{time.time() - start:6.0f} s] {row.name}, seed {seed}: '
-                  + ', '.join(f'{k} {m[k]:.1f}' for k in METRICS) +
-                  f', IoU 1st {h["first_iou"]:.3f}, 2nd '
-                  f'{h["second_iou"]:.3f} ({result["wall_time_s"]:.0f} s)',
-                  flush=True)
+
+    def done(row: Row, seed: int, result: dict) -> None:
+        m, h = result['metrics'], result['pair_halves']
+        print(f'[{time.time() - start:6.0f} s] {row.name}, seed {seed}: ' +
+              ', '.join(f'{k} {m[k]:.1f}' for k in METRICS) +
+              f', IoU 1st {h["first_iou"]:.3f}, 2nd {h["second_iou"]:.3f} '
+              f'({result["wall_time_s"]:.0f} s)', flush=True)
+
+    failed = run_all(
+        todo, lambda r, s: train_and_score(r, s, args, config, threads),
+        args.jobs, done)
     print()
-    print(report(args.results_dir, args.epochs))
+    print(report(args.results_dir, args.epochs, plan))
     if failed:
         sys.exit('failed runs:\n' + '\n'.join(failed))
 

@@ -1,5 +1,6 @@
-"""The pretrained DMW study (benchmarks/dmw_pretrained.py): run order,
-bootstrap, the report rebuilt from hand-made JSONs, and the --quick run."""
+"""The pretrained DMW study (benchmarks/dmw_pretrained.py): plans and run
+order, the report rebuilt from hand-made JSONs, and the --quick run (the
+statistics are tested in test_study.py)."""
 import json
 import os
 import os.path as osp
@@ -12,41 +13,50 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import dmw_pretrained as study  # noqa: E402
 
-ROW_NAMES = [r.name for r in study.ROWS]
+ROW_NAMES = [r.name for r in study.ROWS
+             if r.key in study.PLANS['ctracker']]
 RESULTS_HEADER = ('| table | row | PSO | n | HOTA | DetA | AssA | MOTA | '
                   'IDF1 | IDSW | IoU 1st box | IoU 2nd box |')
-PAIRED_HEADER = ('| row | vs | pairs | Δ HOTA [95% CI] | Δ DetA [95% CI] '
-                 '| Δ AssA [95% CI] | Δ IoU 2nd box [95% CI] |')
-SHARES_HEADER = '| row | n | α | β | γ | L_cls | L_reg | L_reid | share cls'
+PAIRED_HEADER = ('| row | vs | pairs | Δ HOTA | Δ DetA | Δ AssA | Δ IDSW '
+                 '| Δ IoU 1st box | Δ IoU 2nd box |')
+SHARES_HEADER = ('| row | n | α | β | γ | L_cls | L_reg | L_reid '
+                 '| L_reg / L_cls | share cls')
 #: A quick run trains one epoch on one tiny video, then scores it.
 QUICK_TIMEOUT = 900
 
 
-def test_rows_and_seeds_planned():
-    assert sum(r.seeds for r in study.ROWS) == 30
-    five = {r.key for r in study.ROWS if r.seeds == 5}
-    assert five == {'pso', 'pso_dmw', 'dmw_normalized'}
+def test_plans_per_loss_scale():
+    # mmdet: BENCHMARKS §5.2's 30 runs plus the fixed row at DMW's mean
+    # weights (3); ctracker: issue 17's plan, 5 + 5 + 4 x 3
+    assert sum(study.PLANS['mmdet'].values()) == 33
+    assert sum(study.PLANS['ctracker'].values()) == 22
+    assert {k for k, n in study.PLANS['ctracker'].items() if n == 5} == {
+        'pso', 'pso_dmw'}
+    assert set(study.PLANS['ctracker']) <= set(study.ROW_BY_KEY)
+
+
+def test_dmw_mean_weights_are_those_of_the_mmdet_scale_jsons():
+    """The fixed row copies DMW's mean weights from the study's JSONs."""
+    runs = study.load_results(osp.join(ROOT, study.RESULTS_DIRS['mmdet']),
+                              16, ['pso_dmw'])['pso_dmw']
+    assert len(runs) == 5
+    for i, name in enumerate(('alpha', 'beta', 'gamma')):
+        mean = sum(r['weights'][name] for r in runs) / len(runs)
+        assert study.DMW_MEAN_WEIGHTS_MMDET[i] == pytest.approx(mean,
+                                                                abs=5e-5)
 
 
 def test_run_order_important_rows_first():
-    order = [(r.key, s) for r, s in study.run_order(study.ROWS)]
-    # the fixed, DMW and variant rows, interleaved by seed, come first
-    assert order[:6] == [('pso', 0), ('pso_dmw', 0), ('dmw_normalized', 0),
-                         ('pso', 1), ('pso_dmw', 1), ('dmw_normalized', 1)]
-    assert {k for k, _ in order[:15]} == set(study.FIRST)
-    assert order[15] == ('baseline', 0)
-    assert len(order) == 30 and len(set(order)) == 30
-    capped = study.run_order(study.ROWS, max_seeds=1)
-    assert len(capped) == len(study.ROWS)
-
-
-def test_bootstrap_ci():
-    # all differences equal: every resample has the same mean
-    assert study.bootstrap_ci([2., 2., 2.]) == pytest.approx((2., 2.))
-    # two values: resampled means lie in [min, max], the interval spans
-    # from the first to the second (P(all picks equal) = 1/4 each side)
-    low, high = study.bootstrap_ci([0., 10.])
-    assert (low, high) == pytest.approx((0., 10.))
+    plan = study.PLANS['ctracker']
+    order = [(r.key, s) for r, s in study.run_order(study.ROWS, plan,
+                                                    study.FIRST)]
+    # the fixed and DMW rows with PSO, interleaved by seed, come first
+    assert order[:4] == [('pso', 0), ('pso_dmw', 0), ('pso', 1),
+                         ('pso_dmw', 1)]
+    assert {k for k, _ in order[:10]} == {'pso', 'pso_dmw'}
+    assert order[10:14] == [('baseline', 0), ('dmw', 0), ('independent', 0),
+                            ('dmw_normalized', 0)]
+    assert len(order) == 22 and len(set(order)) == 22
 
 
 def fake_result(row, seed, hota, deta, assa, second_iou):
@@ -73,23 +83,28 @@ def test_report_from_jsons(tmp_path):
     # another schedule is left out of the tables
     with open(tmp_path / 'pso_e9_seed0.json', 'w') as f:
         json.dump(dict(fake_result('pso', 0, 0., 0., 0., 0.), epochs=9), f)
-    text = study.report(str(tmp_path), epochs=3)
-    assert '6 of 30 runs finished' in text
+    text = study.report(str(tmp_path), epochs=3,
+                        plan=study.PLANS['ctracker'])
+    assert '6 of 22 runs finished' in text
     lines = text.splitlines()
     # fixed + PSO: HOTA 52 ± 2.8 (sd of 50, 54 = 2.83), n 2/5
     assert '| III | + PSO [fixed (1, 1, 1)] | ✓ | 2/5 | 52.0 ± 2.8 |' in text
     # DMW vs fixed, paired over seeds 0 and 1: HOTA -3, -5 -> -4.0,
-    # interval [-5, -3]; DetA +1, +1; AssA -6, -10 -> -8; IoU -0.1, -0.1
+    # interval [-5, -3], sign flips |mean| 4, 1, 1, 4 -> p 0.5; DetA +1, +1
+    # (p 0.5); AssA -6, -10 -> -8; IDSW 0, 0 (p 1); IoU 1st 0, 0;
+    # IoU 2nd -0.1, -0.1
     row = next(l for l in lines if l.startswith('| + PSO + DMW |'))
     assert row == ('| + PSO + DMW | + PSO [fixed (1, 1, 1)] | 2 | '
-                   '-4.0 [-5.0, -3.0] | +1.0 [+1.0, +1.0] | '
-                   '-8.0 [-10.0, -6.0] | -0.100 [-0.100, -0.100] |')
+                   '-4.0 [-5.0, -3.0] p=0.50 | +1.0 [+1.0, +1.0] p=0.50 | '
+                   '-8.0 [-10.0, -6.0] p=0.50 | +0.0 [+0.0, +0.0] p=1.00 | '
+                   '+0.000 [+0.000, +0.000] p=1.00 | '
+                   '-0.100 [-0.100, -0.100] p=0.50 |')
     # + PSO vs the baseline, seed 0 only: HOTA +2, DetA 0, AssA +3, IoU +.01
     # (one pair: no interval)
     row = next(l for l in lines if l.startswith('| + PSO [fixed (1, 1, 1)] |'
                                                 ' baseline'))
     assert row == ('| + PSO [fixed (1, 1, 1)] | baseline (1, 1, 1) | 1 | '
-                   '+2.0 | +0.0 | +3.0 | +0.010 |')
+                   '+2.0 | +0.0 | +3.0 | +0.0 | +0.000 | +0.010 |')
     for header in (RESULTS_HEADER, PAIRED_HEADER, SHARES_HEADER):
         assert header in text
     for name in ROW_NAMES:  # every row printed, done or not
@@ -107,7 +122,7 @@ def test_quick_run_prints_rows_and_columns(tmp_path):
         env={**os.environ, 'MPLBACKEND': 'Agg'})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     out = proc.stdout
-    assert '1 of 30 runs finished (1 epochs each' in out
+    assert '1 of 22 runs finished (1 epochs each' in out
     for header in (RESULTS_HEADER, PAIRED_HEADER, SHARES_HEADER):
         assert header in out
     for name in ROW_NAMES:
@@ -122,7 +137,22 @@ def test_quick_run_prints_rows_and_columns(tmp_path):
     saved = json.load(open(tmp_path / 'results' / 'pso_e1_seed0.json'))
     assert set(saved['metrics']) == set(study.METRICS)
     assert {'first_iou', 'second_iou'} <= set(saved['pair_halves'])
-    assert saved['grad_shares']['reg'] is not None
+    # the row's table cells are its JSON's numbers (one seed: the mean)
+    for cell, metric in zip(cells[4:9], ('HOTA', 'DetA', 'AssA', 'MOTA',
+                                         'IDF1')):
+        assert float(cell.split(' ± ')[0]) == pytest.approx(
+            saved['metrics'][metric], abs=0.05 + 1e-9), metric
+    # HOTA = mean over alpha of sqrt(DetA_a * AssA_a) <= sqrt(DetA * AssA)
+    # (Cauchy-Schwarz), whatever the model learnt in one epoch
+    m = saved['metrics']
+    assert m['HOTA'] <= (m['DetA'] * m['AssA'])**0.5 + 1e-3
+    # row 'pso' is fixed (1, 1, 1): its logged weights are exactly 1
+    assert saved['weights'] == dict(alpha=1., beta=1., gamma=1.)
+    # each measurement's three shares divide the shared gradient's norm
+    # sum, so their means over the same measurements sum to 1
+    shares = saved['grad_shares']
+    assert all(0 < shares[k] < 1 for k in ('cls', 'reg', 'reid')), shares
+    assert sum(shares.values()) == pytest.approx(1., abs=1e-6), shares
     # a rerun skips the finished run
     again = subprocess.run(
         [sys.executable, osp.join(ROOT, 'benchmarks', 'dmw_pretrained.py'),

@@ -32,6 +32,11 @@ model = dict(
         stacked_convs=4,
         use_pso=True,
         use_attention=False,
+        # CTracker's losses.py: regression averaged over #positives x 8
+        # coordinates, ID verification over #ID-positive anchors ('mmdet':
+        # both over #positives, as RetinaNet in mmdet). Eq. 8 weighs the
+        # losses by their relative size, so this decides DMW's weights.
+        loss_normalization='ctracker',
         # CTracker's pedestrian anchors: one per location, h/w = 2.9.
         anchor_generator=dict(
             type='AnchorGenerator',

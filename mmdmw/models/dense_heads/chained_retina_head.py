@@ -20,6 +20,10 @@ from ..task_modules import PairTargets, pair_targets
 from .pair_decoding import (DEFAULT_TEST_CFG, anchors_of, decode_pairs,
                             flatten_levels)
 
+#: How the task losses of an image pair are normalised (``loss_normalization``
+#: of :class:`ChainedRetinaHead`); see :func:`loss_denominators`.
+LOSS_NORMALIZATIONS = ('ctracker', 'mmdet')
+
 
 @MODELS.register_module()
 class ChainedRetinaHead(RetinaHead):
@@ -51,6 +55,13 @@ class ChainedRetinaHead(RetinaHead):
         use_attention (bool): CTracker's attention: the regression branch's
             input is multiplied by the classification and ID-verification
             maps. Defaults to False.
+        loss_normalization (str): What each image pair's summed task losses
+            are divided by (see :func:`loss_denominators`): ``'ctracker'``,
+            the paper's base code (regression averaged over #positives × 8
+            coordinates, ID verification over #ID-positive anchors), or
+            ``'mmdet'``, RetinaNet's convention in mmdet (every loss over
+            #positives). Eq. 8 reacts to the losses' relative scale, so this
+            decides what DMW's weights become. Defaults to ``'ctracker'``.
         norm_cfg (dict): Normalisation of the branch convs. Defaults to
             GroupNorm with 32 groups.
         loss_reid (dict): ID-verification loss. Defaults to focal loss with
@@ -70,6 +81,7 @@ class ChainedRetinaHead(RetinaHead):
                  stacked_convs: int = 4,
                  use_pso: bool = True,
                  use_attention: bool = False,
+                 loss_normalization: str = 'ctracker',
                  norm_cfg: ConfigType = dict(
                      type='GN', num_groups=32, requires_grad=True),
                  anchor_generator: ConfigType = dict(
@@ -115,8 +127,14 @@ class ChainedRetinaHead(RetinaHead):
                              bias_prob=0.01)
                      ]),
                  **kwargs) -> None:
+        if loss_normalization not in LOSS_NORMALIZATIONS:
+            raise ValueError(
+                f'loss_normalization={loss_normalization!r} is not one of '
+                f'{LOSS_NORMALIZATIONS}: set model.head.loss_normalization '
+                "to 'ctracker' (the paper's base code) or 'mmdet'")
         self.use_pso = use_pso
         self.use_attention = use_attention
+        self.loss_normalization = loss_normalization
         super().__init__(
             num_classes=1,
             in_channels=in_channels,
@@ -185,8 +203,10 @@ class ChainedRetinaHead(RetinaHead):
         reid_score = self.retina_reid(self.reid_convs(x))
         if self.use_attention:
             # CTracker: regression looks where people and identities are.
-            num_anchors = self.num_base_priors
-            person = cls_score[:, :num_anchors].sigmoid().mean(1, True)
+            # Channels are laid out per anchor, a*2 + k (as flatten_levels
+            # reads them): k = 0 the person score, k = 1 the presence in
+            # the other frame. (N, 2A, H, W) -> (N, A, H, W), every k = 0.
+            person = cls_score[:, 0::2].sigmoid().mean(1, True)
             identity = reid_score.sigmoid().mean(1, True)
             x = x * person * identity
         bbox_pred = self.retina_reg(self.reg_convs(x))
@@ -229,7 +249,8 @@ class ChainedRetinaHead(RetinaHead):
 
         Returns:
             dict[str, Tensor]: ``cls``, ``reg`` and ``reid``, each (N,), every
-            loss summed over anchors and divided by max(#positives, 1).
+            loss summed over anchors and divided by its denominator of
+            ``loss_normalization`` (:func:`loss_denominators`).
         """
         anchors = self.anchors_of(cls_scores)
         num_pairs = len(first_gts)
@@ -257,7 +278,8 @@ class ChainedRetinaHead(RetinaHead):
                      targets: List[PairTargets]) -> Dict[str, Tensor]:
         """Eq. 1-6 from the head outputs and the targets, in float32."""
         stack = lambda name: torch.stack([getattr(t, name) for t in targets])
-        num_pos = anchors.new_tensor([max(t.num_pos, 1) for t in targets])
+        denominators = loss_denominators(targets, self.loss_normalization,
+                                         anchors)
         cls = self.flatten_levels(cls_scores, 2).float()  # (N, P, 2)
         reid = self.flatten_levels(reid_scores, 1).float()  # (N, P, 1)
         reg = self.flatten_levels(bbox_preds, 8).float()  # (N, P, 8)
@@ -271,20 +293,20 @@ class ChainedRetinaHead(RetinaHead):
                 -1, 4))
         ], dim=1).view(num_pairs, num_anchors, 8)
 
-        def per_sample(loss_fn, pred, target, weight) -> Tensor:
+        def per_sample(loss_fn, pred, target, weight, task) -> Tensor:
             k = pred.size(-1)
             loss = loss_fn(
                 pred.reshape(-1, k), target.reshape(-1, k),
                 reduction_override='none').view_as(pred)
-            return (loss * weight).flatten(1).sum(1) / num_pos
+            return (loss * weight).flatten(1).sum(1) / denominators[task]
 
         return dict(
             cls=per_sample(self.loss_cls, cls, stack('cls_targets'),
-                           stack('cls_weights')),  # Eq. 1-3
+                           stack('cls_weights'), 'cls'),  # Eq. 1-3
             reg=per_sample(self.loss_bbox, reg, delta_targets,
-                           stack('box_weights')),  # Eq. 4-5
+                           stack('box_weights'), 'reg'),  # Eq. 4-5
             reid=per_sample(self.loss_reid, reid, stack('reid_targets'),
-                            stack('reid_weights')))  # Eq. 6
+                            stack('reid_weights'), 'reid'))  # Eq. 6
 
     # ---------------------------------------------------------- inference
     def predict_pairs(self,
@@ -311,6 +333,40 @@ class ChainedRetinaHead(RetinaHead):
         return decode_pairs(cls_scores, bbox_preds, reid_scores, img_meta,
                             self.prior_generator, self.bbox_coder,
                             self.test_cfg, rescale)
+
+
+def loss_denominators(targets: Sequence[PairTargets], normalization: str,
+                      like: Tensor) -> Dict[str, Tensor]:
+    """What each pair's summed task losses are divided by, (N,) per task.
+
+    ``'ctracker'`` (pjl1995/CTracker, ``losses.py``, on which the paper
+    builds): classification over max(#positive anchors, 1); regression
+    averaged over #positives × 8 coordinates (``regression_loss.mean()`` over
+    the positives' 8 deltas, an absent partner's masked half counted as
+    zeros); ID verification over max(#anchors labelled 1, 1). ``'mmdet'``
+    (RetinaNet in mmdet): all three over max(#positive anchors, 1), so
+    regression is 8 times CTracker's.
+
+    CTracker also returns zero losses for a pair whose first frame holds
+    nobody; here such a pair still teaches background (its negatives are
+    summed and divided by 1), in both normalisations.
+
+    Args:
+        targets (Sequence[PairTargets]): The targets of the N pairs.
+        normalization (str): One of :data:`LOSS_NORMALIZATIONS`.
+        like (Tensor): Gives the dtype and device of the result.
+
+    Returns:
+        dict[str, Tensor]: ``cls``, ``reg`` and ``reid`` denominators.
+    """
+    num_pos = like.new_tensor([max(t.num_pos, 1) for t in targets])
+    if normalization == 'mmdet':
+        return dict(cls=num_pos, reg=num_pos, reid=num_pos)
+    num_id_pos = torch.stack([
+        (t.reid_targets * t.reid_weights).sum() for t in targets
+    ]).to(num_pos).clamp(min=1)
+    coords = targets[0].box_targets.size(-1) if targets else 8
+    return dict(cls=num_pos, reg=num_pos * coords, reid=num_id_pos)
 
 
 def _field(instances: Optional[InstanceData], name: str) -> Optional[Tensor]:

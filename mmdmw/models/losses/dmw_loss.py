@@ -17,8 +17,10 @@ Modes (``L_t`` task losses, ``S = sum_t L_t``, total ``L = sum_t w_t * L_t``):
   divided by a running mean (EMA) of each task's batch loss, ``L^_t = L_t /
   m_t``, then rescaled by ``T / (T - 1)``: ``w_t = T/(T-1) * (S^ - L^_t) /
   S^``. The paper's rule makes a task's weight small when its loss is large
-  in absolute terms, so the task with the largest *scale* (regression, about
-  ten times the focal losses) gets beta ~ 0.1 for the whole run. Normalising
+  in absolute terms, so the task with the largest *scale* gets a small
+  weight for the whole run (with the head's ``loss_normalization='mmdet'``
+  regression is 11-13 times the focal losses and beta ~ 0.05, BENCHMARKS.md
+  §5.2; CTracker's normalisation, the default, divides it by 8). Normalising
   first keeps DMW's per-sample reaction (a pair that is hard for a task *by
   that task's own standard* weighs less for it) without the scale bias: on
   average ``L^_t ~ 1`` and ``w_t ~ 1``, the baseline. The running mean is a
