@@ -6,32 +6,46 @@ imported; :func:`adapt_cfg_for_cpu_distributed` is called by ``tools/train.py``
 and ``tools/test.py`` on the loaded config.
 """
 import functools
+import logging
 import os
+import os.path as osp
+from tempfile import TemporaryDirectory
 from typing import Any, Callable, List, Set, Tuple
 
 import cv2
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.fileio import get_file_backend
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.hooks import checkpoint_hook as checkpoint_hook_module
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import checkpoint as checkpoint_module
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .utils.atomic_io import atomic_open, atomic_write_bytes
-from .utils.safe_checkpoint import load_checkpoint_file, load_url_safe
+from .utils.safe_checkpoint import (UnsafeCheckpointError,
+                                    checkpoint_trusted, load_checkpoint_bytes,
+                                    load_checkpoint_file, load_url_safe,
+                                    trusted_checkpoints)
 
 
 # 1. torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and
 #    MMEngine's checkpoints hold objects such as ``HistoryBuffer`` in their
 #    message hub, so ``--resume`` fails with "Unsupported global".
-#    Upstream: open-mmlab/mmengine#1655 (fix unmerged). MMEngine's local and
-#    download loaders are replaced by mmdmw's safe loader
-#    (:mod:`mmdmw.utils.safe_checkpoint`): ``weights_only=True`` with an
-#    allowlist of what MMEngine's checkpoints need; full unpickling only
-#    with ``--trust-checkpoint``.
+#    Upstream: open-mmlab/mmengine#1655 (fix unmerged). Every MMEngine
+#    checkpoint scheme is loaded by mmdmw's safe loader
+#    (:mod:`mmdmw.utils.safe_checkpoint`):
+#    ``weights_only=True`` with an allowlist of what MMEngine's checkpoints
+#    need; full unpickling only for the one file named with
+#    ``--trust-checkpoint``. In mmengine 0.10.7 the local, ``pavi://``,
+#    ``s3://`` / ``petrel://`` loaders and ``open-mmlab://``'s local branch
+#    call ``torch.load`` with torch's default: each is replaced; the
+#    download schemes (``http(s)://``, ``torchvision://``, ``modelzoo://``,
+#    ``mmcls://``, ``open-mmlab://`` URLs) go through ``load_url``, replaced
+#    by :func:`~mmdmw.utils.safe_checkpoint.load_url_safe`. A scheme
+#    registered by anyone else is refused (:func:`_only_safe_loaders`).
 def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
     """MMEngine's local checkpoint loader, safe unless trusted.
 
@@ -45,13 +59,113 @@ def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
     return load_checkpoint_file(filename, map_location=map_location)
 
 
+def load_from_pavi_safe(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's ``pavi://`` loader: download into a temporary folder, then
+    the safe loader."""
+    try:
+        from pavi import modelcloud
+    except ImportError:
+        raise ImportError(
+            f'{filename}: pavi:// checkpoints are downloaded with the pavi '
+            'package, which is not installed; install it, or download the '
+            'file and give its local path') from None
+    model = modelcloud.get(filename[len('pavi://'):])
+    with TemporaryDirectory() as tmp_dir:
+        downloaded = osp.join(tmp_dir, model.name)
+        model.download(downloaded)
+        return load_checkpoint_file(downloaded, map_location, name=filename)
+
+
+def load_from_ceph_safe(filename: str, map_location: Any = None,
+                        backend: str = 'petrel') -> Any:
+    """MMEngine's ``s3://`` / ``petrel://`` loader: the object's bytes,
+    read by MMEngine's file backend, through the safe loader."""
+    try:
+        file_backend = get_file_backend(
+            filename, backend_args={'backend': backend})
+    except ImportError as err:  # PetrelBackend needs petrel_client
+        raise ImportError(
+            f'{filename}: s3:// and petrel:// checkpoints are read with '
+            f'{backend} ({err}); install it, or download the file and give '
+            'its local path') from None
+    return load_checkpoint_bytes(file_backend.get(filename), filename,
+                                 map_location)
+
+
+def openmmlab_model_url(filename: str) -> str:
+    """What an ``open-mmlab://NAME`` / ``openmmlab://NAME`` name stands
+    for: a URL or a path under MMEngine's home (upstream's look-up, with
+    its warning for renamed models)."""
+    prefix = 'open-mmlab://' if filename.startswith('open-mmlab://') \
+        else 'openmmlab://'
+    model_name = filename[len(prefix):]
+    renamed = checkpoint_module.get_deprecated_model_names()
+    if model_name in renamed:
+        print_log(f'{prefix}{model_name} is deprecated in favor of '
+                  f'{prefix}{renamed[model_name]}', logger='current',
+                  level=logging.WARNING)
+        model_name = renamed[model_name]
+    return checkpoint_module.get_external_models()[model_name]
+
+
+def load_from_openmmlab_safe(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's ``open-mmlab://`` loader: URLs download as ``http(s)://``,
+    local entries (``$MMENGINE_HOME/open_mmlab.json``) load safely."""
+    model_url = openmmlab_model_url(filename)
+    if model_url.startswith(('http://', 'https://')):
+        return checkpoint_module.load_from_http(
+            model_url, map_location=map_location)
+    return load_checkpoint_file(
+        osp.join(checkpoint_module._get_mmengine_home(), model_url),
+        map_location, name=filename)
+
+
+#: Loaders whose every ``torch.load`` is mmdmw's: the replacements, and
+#: upstream's download loaders (their ``load_url`` is replaced).
+SAFE_LOADERS = (load_from_local_safe, load_from_pavi_safe,
+                load_from_ceph_safe, load_from_openmmlab_safe,
+                checkpoint_module.load_from_http,
+                checkpoint_module.load_from_torchvision,
+                checkpoint_module.load_from_mmcls)
+
+
+def _only_safe_loaders(load_checkpoint: Callable) -> Callable:
+    """``CheckpointLoader.load_checkpoint`` that refuses a scheme mmdmw
+    has not made safe, and loads a trusted name in full (a download or a
+    ``pavi://`` copy included) and nothing else."""
+
+    @functools.wraps(load_checkpoint)
+    def load(cls: type, filename: str, map_location: Any = None,
+             logger: str = 'current') -> Any:
+        loader = cls._get_checkpoint_loader(filename)
+        if loader not in SAFE_LOADERS:
+            raise UnsafeCheckpointError(
+                f'{filename} was not loaded: its scheme is read by '
+                f'{loader.__module__}.{loader.__qualname__}, which may '
+                'unpickle it in full; download the file and give its local '
+                'path')
+        if not checkpoint_trusted(filename):
+            return load_checkpoint(cls, filename, map_location, logger)
+        with trusted_checkpoints():  # this one load, by the user's choice
+            return load_checkpoint(cls, filename, map_location, logger)
+
+    return load
+
+
 def _register_safe_checkpoint_loaders() -> None:
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_safe, force=True)
+    for prefixes, loader in (
+            ('', load_from_local_safe), ('pavi://', load_from_pavi_safe),
+            ((r'(\S+\:)?s3://', r'(\S+\:)?petrel://'), load_from_ceph_safe),
+            (('open-mmlab://', 'openmmlab://'), load_from_openmmlab_safe)):
+        CheckpointLoader.register_scheme(prefixes, loader=loader, force=True)
     # http(s)://, torchvision://, open-mmlab://, mmcls:// all download with
     # ``load_url``, i.e. torch.hub's ``load_state_dict_from_url``, whose
     # ``weights_only`` defaults to False: a downloaded file could run code.
     checkpoint_module.load_url = load_url_safe
+    load = CheckpointLoader.__dict__['load_checkpoint'].__func__
+    if not hasattr(load, '__wrapped__'):
+        CheckpointLoader.load_checkpoint = classmethod(
+            _only_safe_loaders(load))
 
 
 # 2. MMEngine's pytorch launcher calls ``torch.cuda.set_device`` even when
@@ -259,11 +373,19 @@ def _patch_track_visualizer() -> None:
 #    statistics methods with every buffer; protocol 2 writes each method as
 #    ``builtins.getattr(HistoryBuffer, 'mean')``, so every Runner checkpoint
 #    needs ``getattr``, which a safe load must not allow (it reaches any
-#    attribute of anything). Upstream: mmengine 0.10.x
-#    logging/history_buffer.py. A buffer is saved as its data only (arrays
-#    and length); loading re-registers the default methods, and older
-#    checkpoints still load (:func:`~mmdmw.utils.safe_checkpoint.
-#    history_buffer_getattr`). Custom methods are registered at import.
+#    attribute of anything). And ``HistoryBuffer.__setstate__`` copies the
+#    pickled table into the class-wide one: a checkpoint could replace
+#    ``mean`` / ``current`` for every buffer of the process. Upstream:
+#    mmengine 0.10.x logging/history_buffer.py. A buffer is saved as its
+#    data only (arrays and length); loading drops any pickled table, then
+#    re-registers the default methods; older checkpoints still load
+#    (:func:`~mmdmw.utils.checkpoint_allowlist.history_buffer_getattr`).
+#    Custom methods are registered at import.
+#: State keys that are code, not data: upstream's pickled table, and an
+#: instance attribute that would shadow the class-wide table.
+HISTORY_BUFFER_CODE_KEYS = ('statistics_methods', '_statistics_methods')
+
+
 def _history_buffer_data(self: HistoryBuffer) -> dict:
     """``HistoryBuffer.__getstate__`` without the statistics methods."""
     state = dict(self.__dict__)
@@ -275,6 +397,9 @@ def _history_buffer_restore(setstate: Callable) -> Callable:
 
     @functools.wraps(setstate)
     def restore(self: HistoryBuffer, state: dict) -> None:
+        if isinstance(state, dict):
+            state = {key: value for key, value in state.items()
+                     if key not in HISTORY_BUFFER_CODE_KEYS}
         setstate(self, state)
         self._set_default_statistics()
 

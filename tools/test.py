@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 from mmdmw.apis import (add_runner_args, check_checkpoint_fits,
                         exit_on_input_error, load_cfg, prepare_test_cfg,
-                        run_guarded, set_evaluators)
+                        run_guarded, set_evaluators, trust_if_asked)
 from mmdmw.deploy import (add_backend_args, check_backend_args,
                           exit_on_deploy_error, use_onnxruntime)
 
@@ -60,6 +60,7 @@ def main() -> None:
             use_onnxruntime(cfg, args.onnx, args.ort_threads)
         else:
             prepare_test_cfg(cfg, args.checkpoint)
+            trust_if_asked(args, args.checkpoint)  # that file, no other
         runner = Runner.from_cfg(cfg)
         if args.backend == 'pytorch':
             check_checkpoint_fits(runner.model, args.checkpoint)

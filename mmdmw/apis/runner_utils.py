@@ -14,7 +14,7 @@ from torch import nn
 
 from ..compat import adapt_cfg_for_cpu_distributed
 from ..datasets.mot_files import MOTFormatError
-from ..utils.safe_checkpoint import UnsafeCheckpointError, trust_checkpoints
+from ..utils.safe_checkpoint import UnsafeCheckpointError, trust_checkpoint
 from .config_errors import explain_build_error
 from .inference import CheckpointMismatchError, fitting_state_dict
 
@@ -46,18 +46,44 @@ def add_trust_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
-        help='unpickle checkpoints in full (weights_only=False). Only for '
-        'files from a source you trust: a checkpoint can run code when '
-        'loaded. Without it, anything beyond weights and MMEngine\'s '
-        'bookkeeping is refused')
+        help='unpickle the checkpoint this command names (CHECKPOINT, '
+        '--resume, load_from) in full (weights_only=False). Only for a file '
+        'from a source you trust: a checkpoint can run code when loaded. '
+        'Other files (init_cfg Pretrained weights included) stay checked: '
+        'anything beyond weights and MMEngine\'s bookkeeping is refused')
+
+
+def trust_if_asked(args: argparse.Namespace,
+                   *checkpoints: Optional[str]) -> None:
+    """``--trust-checkpoint``: load ``checkpoints`` (those the command
+    names) in full, and no other file.
+
+    Args:
+        args (Namespace): Parsed arguments with ``trust_checkpoint``.
+        *checkpoints (str, optional): Paths or URLs; ``None`` is skipped.
+    """
+    if getattr(args, 'trust_checkpoint', False):
+        for checkpoint in checkpoints:
+            if checkpoint:
+                trust_checkpoint(checkpoint)
+
+
+def checkpoint_to_load(cfg: Config) -> Optional[str]:
+    """The checkpoint a Runner built from ``cfg`` loads: ``load_from``, or
+    with ``resume`` and no ``load_from`` the work dir's latest."""
+    if cfg.get('load_from'):
+        return cfg.load_from
+    if cfg.get('resume'):
+        return find_latest_checkpoint(cfg.work_dir)
+    return None
 
 
 def load_cfg(args: argparse.Namespace) -> Config:
     """Load ``args.config`` with the shared arguments applied: launcher,
-    ``--cfg-options``, the work dir (``work_dirs/CONFIG_NAME`` unless
-    given) and ``--trust-checkpoint`` (for the whole process)."""
+    ``--cfg-options`` and the work dir (``work_dirs/CONFIG_NAME`` unless
+    given). ``--trust-checkpoint`` is applied once the checkpoint is known
+    (:func:`trust_if_asked`)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    trust_checkpoints(getattr(args, 'trust_checkpoint', False))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

@@ -4,140 +4,134 @@ A ``.pth`` file is a pickle: unpickled in full (``weights_only=False``) it can
 call any Python function, e.g. write files or start a shell, the moment it
 is loaded. Every checkpoint load of mmdmw (``tools/test.py``,
 ``tools/train.py --resume`` / ``load_from``, the demo, ``init_cfg``
-``Pretrained`` backbones, the converters) goes through
-:func:`load_checkpoint_file`, which unpickles with ``weights_only=True``:
+``Pretrained`` backbones, the converters, and every MMEngine URL scheme, see
+:mod:`mmdmw.compat` mend 1) goes through :func:`load_checkpoint_file` or
+:func:`load_checkpoint_bytes`, which unpickle with ``weights_only=True``:
 tensors, plain containers and numbers, plus exactly the globals that
-MMEngine's and mmdmw's checkpoints need (:func:`checkpoint_safe_globals`):
-
-* numpy array, dtype and scalar reconstruction (the message hub's
-  ``HistoryBuffer`` holds arrays; evaluation scores may be numpy scalars);
-* MMEngine's ``HistoryBuffer`` (data only: two arrays and a length);
-* for checkpoints written before :mod:`mmdmw.compat` mend 7, a restricted
-  ``builtins.getattr`` (:func:`history_buffer_getattr`) that resolves only
-  ``HistoryBuffer.min`` / ``max`` / ``current`` / ``mean``; raw ``getattr``
-  is never allowed.
+MMEngine's and mmdmw's checkpoints need
+(:mod:`mmdmw.utils.checkpoint_allowlist`); numpy data of bool, integer, float
+and complex dtypes only.
 
 A file that needs any other global is refused with one line naming it
-(:class:`UnsafeCheckpointError`). Who trusts the file's source can load it
-anyway with ``--trust-checkpoint`` (tools) or :func:`trust_checkpoints`
-(Python); that is never the default.
+(:class:`UnsafeCheckpointError`). Who trusts a file's source can load that
+file in full with ``--trust-checkpoint`` (tools: the checkpoint the command
+names) or :func:`trust_checkpoint` (Python: one path or URL); never the
+default, never for other files.
 """
+import io
 import os
 import os.path as osp
 import pickle
 import re
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, Iterator, Optional, Set, Union
 from urllib.parse import urlparse
 
-import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.utils import digit_version
+
+from .checkpoint_allowlist import (HISTORY_BUFFER_METHODS,  # noqa: F401
+                                   NUMPY_TYPECODES, RefusedDataError,
+                                   UnsafeCheckpointError,
+                                   check_numpy_data, checkpoint_safe_globals,
+                                   checkpoint_safe_global_names,
+                                   history_buffer_getattr)
 
 #: How a refused checkpoint can be loaded anyway, in every message.
 TRUST_HINT = ('if you trust its source, load it with --trust-checkpoint '
-              '(Python: mmdmw.utils.trust_checkpoints())')
-#: Methods that MMEngine < mend 7 pickled with each HistoryBuffer
-#: (``HistoryBuffer.__getstate__`` stores ``_statistics_methods``).
-HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
-#: numpy dtypes whose arrays / scalars a checkpoint may hold: bool, integers,
-#: floats and complex numbers (no object, string or void dtypes).
-NUMPY_TYPECODES = '?' + np.typecodes['AllInteger'] + np.typecodes['AllFloat']
+              '(Python: mmdmw.utils.trust_checkpoint(PATH))')
+#: The first PyTorch whose ``torch.load(weights_only=True)`` takes allowlist
+#: entries as ``(global, name)`` pairs (``torch.serialization.safe_globals``)
+#: and whose weights-only default is on.
+MIN_TORCH = '2.6.0'
 
-SafeGlobal = Union[Callable, Tuple[Callable, str]]
-
-_trusted = False
-
-
-class UnsafeCheckpointError(RuntimeError):
-    """The checkpoint needs a global that could run code when unpickled."""
+#: Checkpoints the user trusts: resolved local paths, URLs as given.
+_trusted: Set[str] = set()
+#: Inside :func:`trusted_checkpoints` without names: every load.
+_trust_all = False
 
 
-def history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``builtins.getattr`` as old checkpoints use it, and no more.
-
-    Pickle protocol 2 saves a method such as ``HistoryBuffer.mean`` as
-    ``getattr(HistoryBuffer, 'mean')``. Only those four look-ups are
-    resolved; raw ``getattr`` would reach any attribute of any allowed
-    object (e.g. a module's ``system``).
+def check_torch_allowlists(version: str = torch.__version__,
+                           serialization: Any = torch.serialization) -> None:
+    """Refuse a PyTorch that cannot load weights-only with allowlists.
 
     Raises:
-        UnsafeCheckpointError: For any other object or name.
+        ImportError: One line naming the minimum version.
     """
-    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
-        return getattr(HistoryBuffer, name)
-    raise UnsafeCheckpointError(
-        f'builtins.getattr({getattr(obj, "__name__", type(obj).__name__)}, '
-        f'{name!r})')
+    missing = [name for name in ('safe_globals',
+                                 'get_unsafe_globals_in_checkpoint')
+               if not hasattr(serialization, name)]
+    if missing or digit_version(version) < digit_version(MIN_TORCH):
+        raise ImportError(
+            f'mmdmw needs torch >= {MIN_TORCH} to load checkpoints safely '
+            '(weights_only loading with allowlists, torch.serialization.'
+            f'safe_globals); found torch {version}: pip install '
+            f'"torch>={MIN_TORCH}"')
 
 
-def checkpoint_safe_globals() -> List[SafeGlobal]:
-    """The allowlist: what MMEngine's and mmdmw's checkpoints need beyond
-    PyTorch's own defaults (tensors, ``OrderedDict``, ``Counter``, ...).
+check_torch_allowlists()
 
-    Returns:
-        list: Globals and ``(global, name in the pickle)`` pairs for
-        :class:`torch.serialization.safe_globals`. numpy 1.x pickles under
-        ``numpy.core``, numpy 2 under ``numpy._core``; both names resolve.
+
+def checkpoint_key(name: str) -> str:
+    """How a checkpoint is known to the trust set: a local path resolved
+    (``~``, ``..``, links), a URL or ``scheme://`` name as given."""
+    if re.match(r'^[\w.+-]+:(\S+:)?//', name):
+        return name
+    return osp.realpath(osp.expanduser(name))
+
+
+def trust_checkpoint(name: str) -> None:
+    """Load this one checkpoint (path or URL) in full from now on.
+
+    What ``--trust-checkpoint`` does for the checkpoint a tool names. Only
+    for a file whose source you trust: unpickling may run any code it holds.
+    Other files, and ``init_cfg`` ``Pretrained`` weights, stay checked.
     """
-    multiarray = np._core.multiarray if hasattr(np, '_core') else \
-        np.core.multiarray
-    allowed: List[SafeGlobal] = [np.ndarray, np.dtype, HistoryBuffer]
-    for core in ('numpy.core', 'numpy._core'):
-        allowed += [(multiarray._reconstruct,
-                     f'{core}.multiarray._reconstruct'),
-                    (multiarray.scalar, f'{core}.multiarray.scalar')]
-    allowed += sorted({type(np.dtype(code))
-                       for code in NUMPY_TYPECODES}, key=str)
-    for module in ('builtins', '__builtin__'):
-        allowed.append((history_buffer_getattr, f'{module}.getattr'))
-    return allowed
+    _trusted.add(checkpoint_key(name))
 
 
-def checkpoint_safe_global_names() -> List[str]:
-    """Full names (``module.qualname``) of :func:`checkpoint_safe_globals`."""
-    return sorted(
-        g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
-        for g in checkpoint_safe_globals())
+def untrust_checkpoints() -> None:
+    """Forget every :func:`trust_checkpoint`."""
+    _trusted.clear()
 
 
-def trust_checkpoints(trusted: bool = True) -> None:
-    """Load every later checkpoint of this process with full unpickling.
-
-    What ``--trust-checkpoint`` does. Only for files whose source you trust:
-    unpickling may run any code the file holds.
-    """
-    global _trusted
-    _trusted = trusted
-
-
-def checkpoints_trusted() -> bool:
-    """Whether :func:`trust_checkpoints` is on."""
-    return _trusted
+def checkpoint_trusted(name: str) -> bool:
+    """Whether ``name`` is loaded in full."""
+    return _trust_all or checkpoint_key(name) in _trusted
 
 
 @contextmanager
-def trusted_checkpoints() -> Iterator[None]:
-    """:func:`trust_checkpoints` for the ``with`` block only."""
-    before = _trusted
-    trust_checkpoints(True)
+def trusted_checkpoints(*names: str) -> Iterator[None]:
+    """Trust ``names`` for the ``with`` block; with no names, every
+    checkpoint loaded inside the block (Python callers only)."""
+    global _trust_all
+    before, before_all = set(_trusted), _trust_all
+    for name in names:
+        trust_checkpoint(name)
+    _trust_all = _trust_all or not names
     try:
         yield
     finally:
-        trust_checkpoints(before)
+        _trusted.clear()
+        _trusted.update(before)
+        _trust_all = before_all
 
 
 def load_checkpoint_file(filename: str,
                          map_location: Any = None,
-                         trust: bool = False) -> Any:
+                         trust: bool = False,
+                         name: Optional[str] = None) -> Any:
     """``torch.load`` a local file, safely unless trusted.
 
     Args:
         filename (str): The ``.pth`` file.
         map_location (Any): Passed to :func:`torch.load`.
         trust (bool): Full unpickling (``weights_only=False``) for this
-            file; also on after :func:`trust_checkpoints`. Defaults to
-            False.
+            file; also on after :func:`trust_checkpoint` of this path.
+            Defaults to False.
+        name (str, optional): What the user called the file (a URL that
+            was downloaded to ``filename``), for messages and trust.
+            Defaults to ``filename``.
 
     Returns:
         Any: The loaded object, usually a dict.
@@ -145,7 +139,8 @@ def load_checkpoint_file(filename: str,
     Raises:
         FileNotFoundError: No such file.
         UnsafeCheckpointError: The file needs a global outside the
-            allowlist; the message names it and says how to load anyway.
+            allowlist, or holds numpy data of a refused dtype; the message
+            names it and says how to load anyway.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -153,18 +148,47 @@ def load_checkpoint_file(filename: str,
             f'checkpoint {filename} not found; check the path, drop '
             '--resume / load_from to start from scratch, or make a '
             'converted backbone first (see tools/model_converters/)')
-    if trust or _trusted:
+    trust = trust or checkpoint_trusted(filename) or (
+        name is not None and checkpoint_trusted(name))
+    return _load(filename, name or filename, map_location, trust)
+
+
+def load_checkpoint_bytes(data: bytes, name: str,
+                          map_location: Any = None) -> Any:
+    """:func:`load_checkpoint_file` for a checkpoint read into memory
+    (object stores such as ``s3://``).
+
+    Args:
+        data (bytes): The ``.pth`` file's bytes.
+        name (str): Where they came from, for messages and trust.
+        map_location (Any): Passed to :func:`torch.load`.
+    """
+    return _load(io.BytesIO(data), name, map_location,
+                 checkpoint_trusted(name))
+
+
+def _load(source: Union[str, IO[bytes]], name: str, map_location: Any,
+          trust: bool) -> Any:
+    """Unpickle ``source`` in full if trusted, else weights-only with the
+    allowlist, then check its numpy data."""
+    if trust:
         return torch.load(  # trusted by the user's explicit choice
-            filename, map_location=map_location, weights_only=False)
+            source, map_location=map_location, weights_only=False)
     with torch.serialization.safe_globals(checkpoint_safe_globals()):
         try:
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+            checkpoint = torch.load(source, map_location=map_location,
+                                    weights_only=True)
+            check_numpy_data(checkpoint)
+            return checkpoint
+        except RefusedDataError as err:  # numpy data of a refused dtype
+            raise UnsafeCheckpointError(
+                f'{name} was not loaded: it holds {err}, which mmdmw\'s '
+                f'weights-only load refuses; {TRUST_HINT}') from None
         except UnsafeCheckpointError as err:  # from history_buffer_getattr
-            raise UnsafeCheckpointError(refusal(filename, str(err))) from None
+            raise UnsafeCheckpointError(refusal(name, str(err))) from None
         except pickle.UnpicklingError as err:
             raise UnsafeCheckpointError(
-                refusal(filename, offending_global(filename, err))) from None
+                refusal(name, offending_global(source, err))) from None
 
 
 def load_url_safe(url: str,
@@ -176,8 +200,8 @@ def load_url_safe(url: str,
     :func:`load_checkpoint_file`.
 
     Stands in for ``torch.hub.load_state_dict_from_url``, which MMEngine's
-    ``http(s)://``, ``torchvision://``, ``open-mmlab://`` loaders call and
-    which unpickles in full by default.
+    ``http(s)://``, ``torchvision://``, ``open-mmlab://``, ``mmcls://``
+    loaders call and which unpickles in full by default.
 
     Args:
         url (str): Where the checkpoint lies.
@@ -192,24 +216,26 @@ def load_url_safe(url: str,
     cached = osp.join(model_dir, osp.basename(urlparse(url).path))
     if not osp.exists(cached):
         torch.hub.download_url_to_file(url, cached, progress=progress)
-    return load_checkpoint_file(cached, map_location=map_location)
+    return load_checkpoint_file(cached, map_location=map_location, name=url)
 
 
-def refusal(filename: str, what: str) -> str:
-    """The one-line message of a refused checkpoint."""
-    return (f'{filename} was not loaded: unpickling it needs {what}, which '
+def refusal(name: str, what: str) -> str:
+    """The one-line message of a checkpoint refused for a global."""
+    return (f'{name} was not loaded: unpickling it needs {what}, which '
             f'could run code on this machine; {TRUST_HINT}')
 
 
-def offending_global(filename: str, err: Exception) -> str:
+def offending_global(source: Union[str, IO[bytes]], err: Exception) -> str:
     """Name the globals that made a safe load fail.
 
     Read statically from the pickle (nothing is run); when that is not
     possible (a legacy, non-zip file), taken from PyTorch's message.
     """
     try:
+        if not isinstance(source, str):
+            source.seek(0)
         names = sorted(
-            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
+            torch.serialization.get_unsafe_globals_in_checkpoint(source))
     except Exception:  # legacy format or an opcode the scanner lacks
         names = []
     if names:

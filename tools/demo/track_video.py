@@ -16,11 +16,10 @@ import argparse
 
 from mmengine.config import Config
 
-from mmdmw.apis import add_trust_arg, exit_on_input_error
+from mmdmw.apis import add_trust_arg, exit_on_input_error, trust_if_asked
 from mmdmw.apis.inference import init_tracker, run_demo
 from mmdmw.deploy import (add_backend_args, check_backend_args,
                           exit_on_deploy_error, use_onnxruntime)
-from mmdmw.utils.safe_checkpoint import trust_checkpoints
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,7 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    trust_checkpoints(args.trust_checkpoint)
+    trust_if_asked(args, args.checkpoint)  # that file, no other
     cfg = Config.fromfile(args.config)
     with exit_on_input_error(cfg), exit_on_deploy_error():
         checkpoint = args.checkpoint

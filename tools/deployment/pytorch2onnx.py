@@ -18,12 +18,11 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmdmw.apis import add_trust_arg, exit_on_input_error
+from mmdmw.apis import add_trust_arg, exit_on_input_error, trust_if_asked
 from mmdmw.apis.inference import init_tracker
 from mmdmw.deploy import (DEFAULT_OPSET, check_frames, default_shape,
                           exit_on_deploy_error, export_onnx, size_divisor_of)
 from mmdmw.deploy.export import EXPORTERS
-from mmdmw.utils.safe_checkpoint import trust_checkpoints
 
 MIB = 2**20
 
@@ -56,7 +55,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    trust_checkpoints(args.trust_checkpoint)
+    trust_if_asked(args, args.checkpoint)  # that file, no other
     cfg = Config.fromfile(args.config)
     with exit_on_input_error(cfg), exit_on_deploy_error():
         model = init_tracker(cfg, args.checkpoint)
