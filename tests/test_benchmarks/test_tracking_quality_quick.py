@@ -1,7 +1,13 @@
 """``benchmarks/tracking_quality.py --quick`` prints its four tables (TUD-
 Campus when the shared sequence is there, crowd always) with one row per
 quick condition and numbers in every measured cell, including the legacy
-tracker's ("before") and the ours-minus-ByteTracker spread."""
+tracker's ("before") and the ours-minus-ByteTracker spread.
+
+The second table must agree with the first: each "ours − Byte" mean is the
+difference of the two trackers' means printed in the first (to rounding),
+each "before − Byte" likewise, and the verdict "ours ≥ Byte (H, M, I)" is
+"yes" exactly when none of the HOTA, MOTA and IDF1 differences is negative
+(the script's rule: mean of ours ≥ mean of ByteTracker on all three)."""
 import os
 import os.path as osp
 import re
@@ -16,7 +22,12 @@ TUD_GT = osp.join(osp.dirname(ROOT), 'shared', 'data', 'TUD-Campus', 'gt',
                   'gt.txt')
 TIMEOUT = 300
 TRACKERS = ['ours', 'before (legacy)', 'ByteTracker', 'SORTTracker']
+METRICS = ['HOTA', 'MOTA', 'IDF1', 'IDSW']
+GOALS = 3  # the verdict's metrics: the first three
 NUMBER = r'[+-]?\d+(\.\d+)?'
+#: Two means printed to 0.1 and their difference printed to 0.1 agree to
+#: 0.05 + 0.05 + 0.05, plus float slack.
+ROUNDING = 0.15 + 1e-9
 
 
 def table_after(out: str, caption: str) -> List[List[str]]:
@@ -65,7 +76,25 @@ def test_quick_tables(output, family, conditions):
     ]
     row = delta[2]
     assert len(delta) == 3
+    assert row[:len(conditions)] == rows[0][:len(conditions)]
     spreads = row[len(conditions):len(conditions) + 4]
     assert all(re.fullmatch(rf'{NUMBER} ± \d+\.\d', c) for c in spreads), row
-    assert row[len(conditions) + 4] in ('yes', 'no')
     assert all(re.fullmatch(NUMBER, c) for c in row[-3:]), row
+    # means per tracker and metric, from the first table
+    means = {
+        name: dict(zip(METRICS, map(float, cell.split(' / '))))
+        for name, cell in zip(TRACKERS, rows[0][len(conditions):])
+    }
+    ours_minus = [float(c.split(' ± ')[0]) for c in spreads]
+    before_minus = [float(c) for c in row[-3:]]
+    for i, metric in enumerate(METRICS):
+        want = means['ours'][metric] - means['ByteTracker'][metric]
+        assert abs(ours_minus[i] - want) <= ROUNDING, (metric, row)
+        if i < GOALS:
+            want = (means['before (legacy)'][metric] -
+                    means['ByteTracker'][metric])
+            assert abs(before_minus[i] - want) <= ROUNDING, (metric, row)
+    # "-0.0" is a difference in (-0.05, 0): negative, so "no"
+    verdict = row[len(conditions) + 4]
+    negative = any(c.startswith('-') for c in spreads[:GOALS])
+    assert verdict == ('no' if negative else 'yes'), row
