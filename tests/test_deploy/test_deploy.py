@@ -126,10 +126,14 @@ def test_graphs_equal_pytorch_at_another_size(exported, model):
         assert max(rel_diff(g, w) for g, w in zip(got, want)) < REL_TOL
         prev = model.extract_feat(torch.randn(1, 3, 128, 224))
         outs = model.head(model.pair_levels(want, prev))
-        feeds = dict(zip(head_input_names(3), [t.numpy()
-                                               for t in (*want, *prev)]))
+        names = head_input_names(3)
+        assert len(names) == 2 * 3  # the current and the previous levels
+        feeds = dict(zip(names, [t.numpy() for t in (*want, *prev)]))
         got = head.run(feeds)
     want = [t for per_kind in outs for t in per_kind]
+    # cls, reg, reid per level: 3 kinds x 3 levels, every shape the same
+    assert len(want) == 9 and [g.shape for g in got] == [
+        tuple(w.shape) for w in want]
     assert max(rel_diff(g, w) for g, w in zip(got, want)) < REL_TOL
     ops = {n.op_type for n in onnx.load(osp.join(out, HEAD_FILE)).graph.node}
     assert 'Range' in ops  # coordinates: arange of the map's size, in-graph
@@ -182,6 +186,7 @@ def test_tracks_identical_between_backends(exported, cfg, model, frames_dir):
     want = [t for _, t in track_frames(model, frames, NUM_FRAMES)]
     got = [t for _, t in track_frames(ort_model, frames, NUM_FRAMES)]
     assert sum(len(t) for t in want) > 0, 'random weights should give tracks'
+    assert len(want) == len(got) == NUM_FRAMES  # one answer per frame each
     for a, b in zip(want, got):
         assert torch.equal(a.instances_id, b.instances_id)
         assert torch.allclose(a.bboxes, b.bboxes, rtol=0, atol=BOX_TOL)
