@@ -71,7 +71,8 @@ def outputs(head, shift: float = 0.0):
     reid = [torch.full((1, 1, h, w), 2.) for h, w in sizes]
     p3_w = sizes[0][1]
     # (h*w, 4) P3 anchors, row by row
-    anchors = head.prior_generator.single_level_grid_priors(sizes[0], 0)
+    anchors = head.prior_generator.single_level_grid_priors(
+        sizes[0], 0, device='cpu')
 
     def fire(x: int, y: int, box: torch.Tensor, score: float) -> None:
         anchor = anchors[y * p3_w + x]
@@ -108,8 +109,8 @@ def test_decoding_keeps_all_300(head):
     nodes = head.predict_pairs(*outputs(head), META)
     assert len(nodes) == NUM_PEOPLE
     # one box per person, on the person (every duplicate suppressed)
-    anchors = head.prior_generator.single_level_grid_priors((H // 8, W // 8),
-                                                            0)
+    anchors = head.prior_generator.single_level_grid_priors(
+        (H // 8, W // 8), 0, device='cpu')
     expected = torch.stack([
         anchors[cell(k)[1] * (W // 8) + cell(k)[0]]
         for k in range(NUM_PEOPLE)])
