@@ -9,9 +9,8 @@ import argparse
 from mmengine.device import get_device
 from mmengine.runner import Runner
 
-from mmdmw.apis import (add_runner_args, checkpoint_to_load,
-                        exit_on_input_error, load_cfg, prepare_train_cfg,
-                        run_guarded, trust_if_asked)
+from mmdmw.apis import (add_runner_args, exit_on_input_error, load_cfg,
+                        prepare_train_cfg, run_guarded, trust_if_asked)
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,7 +45,7 @@ def main() -> None:
     cfg = load_cfg(args)
     prepare_train_cfg(cfg, amp=args.amp, resume=args.resume,
                       auto_scale_lr=args.auto_scale_lr)
-    trust_if_asked(args, checkpoint_to_load(cfg))  # that file, no other
+    trust_if_asked(args, cfg=cfg)  # --resume / load_from's file, no other
     with exit_on_input_error(cfg):
         runner = Runner.from_cfg(cfg)
         run_guarded(runner, runner.train)

@@ -54,18 +54,23 @@ def add_trust_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def trust_if_asked(args: argparse.Namespace,
-                   *checkpoints: Optional[str]) -> None:
-    """``--trust-checkpoint``: load ``checkpoints`` (those the command
-    names) in full, and no other file.
+                   checkpoint: Optional[str] = None,
+                   cfg: Optional[Config] = None) -> None:
+    """``--trust-checkpoint``: load the checkpoint the command names in
+    full, and no other file.
 
     Args:
         args (Namespace): Parsed arguments with ``trust_checkpoint``.
-        *checkpoints (str, optional): Paths or URLs; ``None`` is skipped.
+        checkpoint (str, optional): Its path or URL.
+        cfg (Config, optional): Without ``checkpoint``, the one a Runner
+            built from ``cfg`` loads (:func:`checkpoint_to_load`).
     """
-    if getattr(args, 'trust_checkpoint', False):
-        for checkpoint in checkpoints:
-            if checkpoint:
-                trust_checkpoint(checkpoint)
+    if not getattr(args, 'trust_checkpoint', False):
+        return
+    if checkpoint is None and cfg is not None:
+        checkpoint = checkpoint_to_load(cfg)
+    if checkpoint:
+        trust_checkpoint(checkpoint)
 
 
 def checkpoint_to_load(cfg: Config) -> Optional[str]:

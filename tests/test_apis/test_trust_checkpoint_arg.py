@@ -71,9 +71,8 @@ def assert_only(trusted: str, refused: List[str], marker: str) -> None:
 
 def test_train_resume_path_trusts_that_file_only(crafted):
     run, pretrained, marker = crafted
-    args = parse('--trust-checkpoint')
     cfg = train_cfg(osp.dirname(run), resume=run)
-    trust_if_asked(args, checkpoint_to_load(cfg))
+    trust_if_asked(parse('--trust-checkpoint'), cfg=cfg)  # as train.py
     assert_only(run, [pretrained], marker)
 
 
@@ -83,21 +82,22 @@ def test_train_auto_resume_trusts_the_latest_checkpoint(crafted):
         f.write(run)
     cfg = train_cfg(osp.dirname(run), resume='auto')
     assert checkpoint_to_load(cfg) == run
-    trust_if_asked(parse('--trust-checkpoint'), checkpoint_to_load(cfg))
+    trust_if_asked(parse('--trust-checkpoint'), cfg=cfg)
     assert_only(run, [pretrained], marker)
 
 
 def test_test_tool_trusts_its_checkpoint_only(crafted):
     run, pretrained, marker = crafted
     cfg = prepare_test_cfg(Config(dict(work_dir='w')), run)
-    trust_if_asked(parse('--trust-checkpoint'), checkpoint_to_load(cfg))
+    assert checkpoint_to_load(cfg) == run  # what the Runner loads
+    trust_if_asked(parse('--trust-checkpoint'), run)  # as test.py
     assert_only(run, [pretrained], marker)
 
 
 def test_without_the_flag_nothing_is_trusted(crafted):
     run, pretrained, marker = crafted
     cfg = train_cfg(osp.dirname(run), resume=run)
-    trust_if_asked(parse(), checkpoint_to_load(cfg))
+    trust_if_asked(parse(), cfg=cfg)
     for path in (run, pretrained):
         with pytest.raises(UnsafeCheckpointError):
             CheckpointLoader.load_checkpoint(path, map_location='cpu')
