@@ -47,7 +47,7 @@ def flatten(d, prefix=''):
 # What each ablation may change over the config it inherits from.
 STUDIED = {
     'model.head.use_pso', 'model.loss_weighting.mode',
-    'model.loss_weighting.weights'
+    'model.loss_weighting.weights', 'model.head.loss_normalization'
 }
 
 
@@ -75,6 +75,7 @@ def test_paper_settings_in_full_config():
     assert cfg.model.neck.num_outs == 5  # P3-P7
     head = cfg.model.head
     assert head.stacked_convs == 4 and head.use_pso
+    assert head.loss_normalization == 'ctracker'  # CTracker's losses.py
     assert head.anchor_generator.ratios == [2.9]
     assert head.anchor_generator.base_sizes == [38, 86, 112, 156, 328]
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=3e-5)
@@ -83,3 +84,13 @@ def test_paper_settings_in_full_config():
     assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr[
         'base_batch_size']
     assert cfg.model.loss_weighting.mode == 'dmw'
+
+
+@pytest.mark.parametrize(
+    'path', sorted(glob.glob(osp.join(ROOT, 'configs', 'dmw', '**', '*.py'),
+                          recursive=True)), ids=osp.basename)
+def test_loss_scale_is_ctrackers_unless_a_leaf_says_mmdet(path):
+    """The paper builds on CTracker's code: its loss normalisation is every
+    config's, but for the one ablation that compares mmdet's."""
+    expected = 'mmdet' if 'mmdetloss' in osp.basename(path) else 'ctracker'
+    assert Config.fromfile(path).model.head.loss_normalization == expected
