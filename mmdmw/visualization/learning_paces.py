@@ -138,7 +138,8 @@ def weight_mode(scalars_path: str,
 def plot_learning_paces(path: str,
                         out_file: str = 'learning_paces.png',
                         smooth: int = 1,
-                        log_y: bool = False) -> str:
+                        log_y: bool = False,
+                        title: Optional[str] = None) -> str:
     """Draw the learning paces of a run to a PNG.
 
     Args:
@@ -148,6 +149,9 @@ def plot_learning_paces(path: str,
             ``LoggerHook.interval`` iterations); 1 plots them raw.
             Defaults to 1.
         log_y (bool): Log scale for the losses. Defaults to False.
+        title (str, optional): Figure title. Defaults to the scalars file,
+            relative to the current directory when it lies below it (a
+            picture for the docs should not show a machine's paths).
 
     Returns:
         str: ``out_file``.
@@ -171,9 +175,15 @@ def plot_learning_paces(path: str,
     metrics = extract_series(records, metric_keys(records))
     fig = draw_paces(losses, weights, metrics, weight_mode(scalars, weights),
                      smooth, log_y)
-    fig.suptitle(scalars, fontsize='small')
+    fig.suptitle(title or _shown_path(scalars), fontsize='small')
     fig.savefig(out_file, dpi=DPI, bbox_inches='tight')
     return out_file
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the current directory if it lies below it."""
+    rel = osp.relpath(osp.abspath(path))
+    return path if rel.startswith('..') else rel
 
 
 def draw_paces(losses: Dict[str, Series], weights: Dict[str, Series],

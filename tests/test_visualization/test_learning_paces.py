@@ -6,9 +6,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmdmw.visualization.learning_paces import (extract_series, find_scalars,
-                                                load_scalars, metric_keys,
-                                                moving_average,
+from mmdmw.visualization.learning_paces import (_shown_path, extract_series,
+                                                find_scalars, load_scalars,
+                                                metric_keys, moving_average,
                                                 plot_learning_paces,
                                                 weight_mode)
 
@@ -124,3 +124,14 @@ def test_missing_keys_error(tmp_path):
         plot_learning_paces(str(tmp_path), str(tmp_path / 'x.png'))
     assert 'ChainedTracker' in str(err.value)
     assert not osp.exists(tmp_path / 'x.png')
+
+
+def test_title_shows_no_machine_path(tmp_path, monkeypatch):
+    # the default title is the scalars file: relative to the current
+    # directory when below it, as given otherwise
+    monkeypatch.chdir(tmp_path)
+    inside = str(tmp_path / 'work' / 'run' / 'vis_data' / 'scalars.json')
+    assert _shown_path(inside) == osp.join('work', 'run', 'vis_data',
+                                           'scalars.json')
+    outside = str(tmp_path.parent / 'elsewhere' / 'scalars.json')
+    assert _shown_path(outside) == outside

@@ -2,7 +2,7 @@
 Fig. 1) from MMEngine's scalars.json.
 
     python tools/analysis_tools/plot_learning_paces.py WORK_DIR \
-        [--out paces.png] [--smooth 10] [--log-y]
+        [--out paces.png] [--smooth 10] [--log-y] [--title TEXT]
 
 WORK_DIR is a tools/train.py work dir (its latest run is used), a run dir
 or a scalars.json file.
@@ -23,12 +23,16 @@ def parse_args() -> argparse.Namespace:
                         '(default: %(default)s, raw)')
     parser.add_argument('--log-y', action='store_true',
                         help='log scale for the losses')
+    parser.add_argument('--title', help='figure title (default: the '
+                        'scalars file, relative to the current directory '
+                        'when below it)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    out = plot_learning_paces(args.path, args.out, args.smooth, args.log_y)
+    out = plot_learning_paces(args.path, args.out, args.smooth, args.log_y,
+                              args.title)
     print(f'saved {out}')
 
 
