@@ -254,9 +254,10 @@ def test_mot20_config_fits_the_layouts_people(mot20):
         ped = people(gt)
         counts = people_per_frame(gt)
         most = max(most, counts.max())
-        # at the test scale of the full-size sequence
-        factor = min(scale_w / width, scale_h / height) / FULL_SIZE
-        width, height = width * FULL_SIZE, height * FULL_SIZE
+        # at the test scale: the full-size sequence (FULL_SIZE times the
+        # layout's) resized to fit the config's scale, i.e. the layout's
+        # frame resized the same way
+        factor = min(scale_w / width, scale_h / height)
         boxes = ped[:, 2:6] * factor
         boxes[:, 2:] += boxes[:, :2]
         heights.append(boxes[:, 3] - boxes[:, 1])
@@ -267,7 +268,8 @@ def test_mot20_config_fits_the_layouts_people(mot20):
             sizes = [(int(np.ceil(height * factor / stride_h)),
                       int(np.ceil(width * factor / stride_w)))
                      for stride_w, stride_h in generator.strides]
-            anchors = torch.cat(generator.grid_priors(sizes)).numpy()
+            anchors = torch.cat(generator.grid_priors(
+                sizes, device='cpu')).numpy()
             iou = pairwise_iou(boxes[frame], anchors)  # (people, anchors)
             best[key].append(iou.max(axis=1))
             if key == 'mot20':
