@@ -71,11 +71,12 @@ def data_root_options(data_root: str) -> List[str]:
 
 def weighting_options(pso: bool, mode: str,
                       weights: Optional[Sequence[float]], seed: int,
-                      epochs: int, val_interval: int,
-                      data_root: str) -> List[str]:
+                      epochs: int, val_interval: int, data_root: str,
+                      normalization: str = 'ctracker') -> List[str]:
     """``--cfg-options`` for one loss-weighting study run: PSO on or off,
-    the ``DMWLoss`` mode and weights, the seed, and a schedule of ``epochs``
-    with the learning rate divided by 10 at 75% and 90% of it."""
+    the head's loss scale (``loss_normalization``), the ``DMWLoss`` mode and
+    weights, the seed, and a schedule of ``epochs`` with the learning rate
+    divided by 10 at 75% and 90% of it."""
     weights_opt = ('None' if weights is None else
                    '(' + ','.join(str(w) for w in weights) + ')')
     return [
@@ -89,4 +90,5 @@ def weighting_options(pso: bool, mode: str,
         f'{int(epochs * 0.9)}]',
         'default_hooks.checkpoint.save_best=None',
         'default_hooks.checkpoint.max_keep_ckpts=1',
+        f'model.head.loss_normalization={normalization}',
     ] + data_root_options(data_root)

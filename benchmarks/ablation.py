@@ -3,10 +3,12 @@ synthetic set under each loss weighting, several seeds each, scored with
 TrackEval on the held-out half of every video.
 
     python benchmarks/ablation.py [--seeds 3] [--epochs 12] [--jobs 2]
-        [--rows pso pso-dmw ...] [--quick]
+        [--rows pso pso-dmw ...] [--loss-normalization ctracker|mmdet]
+        [--quick]
 
-Each finished run writes its metrics to
-``benchmarks/results/ablation/<row>_e<epochs>_seed<k>.json``; runs whose JSON
+Each finished run writes its metrics and the commit it ran on to
+``<RESULTS_DIRS[scale]>/<row>_e<epochs>_seed<k>.json`` (``ablation/`` for
+mmdet's loss scale, ``ablation_ctracker/`` for CTracker's); runs whose JSON
 exists are skipped, so a stopped study continues where it stopped, and the
 table is built from every JSON of the epoch count. Prints a table of HOTA /
 DetA / AssA / MOTA / IDF1 / IDSW (mean ± std over seeds) in the layout of
@@ -29,7 +31,10 @@ from _tools import (ensure_synthetic_data, parse_metrics, run,
                     weighting_options)
 
 CONFIG = osp.join('configs', 'dmw', 'retina_dmw_r18-tiny_1xb4-24e_synthetic.py')
-RESULTS_DIR = osp.join('benchmarks', 'results', 'ablation')
+#: One folder of run JSONs per loss scale (the head's loss_normalization).
+RESULTS_DIRS = dict(
+    mmdet=osp.join('benchmarks', 'results', 'ablation'),
+    ctracker=osp.join('benchmarks', 'results', 'ablation_ctracker'))
 #: Metrics read from tools/test.py and tabled.
 ABLATION_METRICS = ('HOTA', 'DetA', 'AssA', 'MOTA', 'IDF1', 'IDSW')
 
@@ -67,14 +72,14 @@ VARIANTS = (
 
 
 def train_and_score(variant: Variant, seed: int, epochs: int,
-                    data_root: str, work_root: str,
-                    threads: int) -> Dict[str, float]:
+                    data_root: str, work_root: str, threads: int,
+                    normalization: str) -> Dict[str, float]:
     """Train one variant with one seed, then track and score it."""
     slug = variant.key
     work_dir = osp.join(work_root, f'{slug}_seed{seed}')
     options = weighting_options(  # scored once, at the end
         variant.pso, variant.mode, variant.weights, seed, epochs, epochs + 1,
-        data_root)
+        data_root, normalization)
     py = sys.executable
     run([py, 'tools/train.py', CONFIG, '--work-dir', work_dir,
          '--cfg-options', *options], osp.join(work_root, f'{slug}_{seed}.log'),
@@ -114,11 +119,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--rows', nargs='+',
                         choices=[v.key for v in VARIANTS],
                         help='only these rows (default: all)')
+    parser.add_argument('--loss-normalization', default='ctracker',
+                        choices=['ctracker', 'mmdet'],
+                        help="the head's loss scale (default: %(default)s; "
+                        "BENCHMARKS.md §5.1's tables ran at 'mmdet')")
     parser.add_argument('--data-root', default='data/synthetic_mot')
     parser.add_argument('--work-root', default='work_dirs/ablation')
-    parser.add_argument('--results-dir', default=RESULTS_DIR,
+    parser.add_argument('--results-dir',
                         help='one JSON per finished run (default: '
-                        '%(default)s)')
+                        'RESULTS_DIRS of the loss scale)')
     parser.add_argument(
         '--jobs',
         type=int,
@@ -139,7 +148,7 @@ def main() -> None:
     if args.rows:
         variants = tuple(v for v in VARIANTS if v.key in args.rows)
     data_root = osp.abspath(args.data_root)
-    results_dir = args.results_dir
+    results_dir = args.results_dir or RESULTS_DIRS[args.loss_normalization]
     if args.quick:
         variants, seeds, epochs = VARIANTS[2:4], range(1), 1
         data_root = osp.abspath(osp.join(args.work_root, 'quick_data'))
@@ -158,9 +167,12 @@ def main() -> None:
     def one(variant: Variant, seed: int) -> dict:
         began = time.time()
         metrics = train_and_score(variant, seed, epochs, data_root,
-                                  osp.abspath(args.work_root), threads)
+                                  osp.abspath(args.work_root), threads,
+                                  args.loss_normalization)
         result = dict(row=variant.key, name=variant.name, seed=seed,
-                      epochs=epochs, commit=commit, metrics=metrics,
+                      epochs=epochs, commit=commit,
+                      loss_normalization=args.loss_normalization,
+                      metrics=metrics,
                       wall_time_s=round(time.time() - began, 1),
                       finished=finished_stamp())
         write_result(result_path(results_dir, variant.key, seed, epochs),

@@ -155,12 +155,11 @@ def cfg_options(row: Row, seed: int, epochs: int, val_interval: int,
                 data_root: str, normalization: str) -> List[str]:
     """``--cfg-options`` that turn the config into one row of the study at
     one loss scale."""
-    return weighting_options(row.pso, row.mode, row.weights, seed, epochs,
-                             val_interval, data_root) + [
-                                 f'default_hooks.checkpoint.interval={epochs}',
-                                 'model.head.loss_normalization='
-                                 f'{normalization}'
-                             ]
+    return weighting_options(
+        row.pso, row.mode, row.weights, seed, epochs, val_interval,
+        data_root, normalization) + [
+            f'default_hooks.checkpoint.interval={epochs}'
+        ]
 
 
 def read_scalars(work_dir: str) -> List[dict]:
