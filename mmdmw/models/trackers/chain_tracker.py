@@ -46,7 +46,24 @@ class ChainTracker(BaseTracker):
     3. tentative tracks against the high nodes left;
     4. high nodes left start tentative tracks, confirmed at once when scoring
        ``>= confirm_score_thr``, otherwise after ``min_hits`` consecutive
-       matched frames; a tentative track dies at its first miss.
+       matched frames; a tentative track dies at its first miss. With
+       ``id_score_thr`` set, a high node that failed the ID gate starts no
+       track while its frame t box overlaps a live track (below).
+
+    The ID gate (``id_score_thr``). The ID-verification score says whether a
+    node's two boxes are one person; its training target is 0 when they are
+    two people *or* when the person is absent from frame t-1 (CTracker's
+    target, ``id_verification_targets`` in ``task_modules``). So a node
+    below the gate has a frame t box that is a person, but a frame t-1 box
+    that links it to nobody reliably: it may not continue a track (stages
+    1-3 skip it), and it may start one only where no track is, since that is
+    what a newcomer's node looks like. On a live track it is that track's
+    person again (seen after an occlusion, or a pair the network got wrong),
+    and a new track there would be a duplicate: the track coasts on its
+    prediction instead (one miss) and the next verified node continues it.
+    "On a live track" means IoU ``>= match_iou_thr`` between the node's
+    frame t box and the frame t box of a track kept this frame (its
+    posterior if matched, else its prediction).
 
     Confirmed tracks never compete with tentative ones or with leftovers in a
     second, more lenient pass over the same nodes: a neighbour's node is
@@ -76,8 +93,9 @@ class ChainTracker(BaseTracker):
             chain IoU alone, 1 SORT's predicted-box IoU alone. Defaults to
             0.5.
         id_score_thr (float, optional): Nodes with an ID-verification score
-            below it do not continue tracks (they may still start one).
-            None disables the gate. Defaults to None.
+            below it do not continue tracks, and start one only away from
+            every live track (see the ID gate above). None disables the
+            gate. Defaults to None.
         obs_noise (float): Std of a node box corner's error, fraction of the
             box size, as the filter assumes it. Set at the top of the
             benchmarked jitters (0.02-0.10): a filter that assumes more noise
@@ -280,10 +298,12 @@ class ChainTracker(BaseTracker):
                                    self._accel_var(st.pos))
         pred = cxcywh_to_xyxy(pos)  # (T, 4)
 
-        # 3. node classes: high (stage 1, births), low (stage 2 only)
-        can_continue = scores >= self.score_thr
+        # 3. node classes: high (stage 1, births), low (stage 2 only);
+        # unverified nodes (ID gate) continue nothing
+        verified = torch.ones_like(scores, dtype=torch.bool)  # (K,)
         if self.id_score_thr is not None and id_scores is not None:
-            can_continue &= id_scores >= self.id_score_thr
+            verified = id_scores.to(scores.device) >= self.id_score_thr
+        can_continue = (scores >= self.score_thr) & verified
         high = scores >= self.init_score_thr
         observed = st.misses == 0
 
@@ -334,9 +354,17 @@ class ChainTracker(BaseTracker):
         kept = self._select(keep)
 
         # 6. high nodes left start tentative tracks (confirmed at once when
-        # confident enough); the velocity of their pair, loosely trusted
+        # confident enough); the velocity of their pair, loosely trusted. An
+        # unverified node on a kept track is that track's person: no birth
         free_nodes = high.clone()
         free_nodes[m_nodes] = False
+        unverified = (free_nodes & ~verified).nonzero()[:, 0]  # (U,)
+        if unverified.numel() and kept.ids.numel():
+            overlap = iou_matrix(cur_bboxes[unverified],
+                                 cxcywh_to_xyxy(kept.pos))  # (U, T kept)
+            on_track = ((overlap >= self.match_iou_thr) &
+                        (overlap > 0)).any(dim=1)
+            free_nodes[unverified[on_track]] = False
         born = free_nodes.nonzero()[:, 0]
         b_pos, b_vel, b_cov = kf_init(z_p[born], z_v[born], obs_cov[born],
                                       self.init_velocity_std)

@@ -19,6 +19,10 @@ per coordinate, and every step is closed-form 2 x 2 algebra on tensors.
 Observations of a node (the chained tracker's pair of boxes of one person in
 frames t-1 and t): position ``z_p`` = the frame t box, velocity ``z_v`` = the
 frame t box minus the frame t-1 box, i.e. H = I per coordinate.
+
+Sizes have a floor, :data:`MIN_SIZE`: a prediction never takes a width or
+height below it (see :func:`kf_predict`), so a track extrapolated over a long
+gap while it was shrinking keeps a valid box (``x2 > x1``, ``y2 > y1``).
 """
 from typing import Tuple
 
@@ -27,6 +31,9 @@ from torch import Tensor
 
 #: Keeps the 2 x 2 innovation determinant away from zero.
 DET_EPS = 1e-12
+#: Smallest width and height of a predicted box, and of the size that scales
+#: the noises, in pixels.
+MIN_SIZE = 1.0
 
 
 def xyxy_to_cxcywh(boxes: Tensor) -> Tensor:
@@ -45,12 +52,13 @@ def coordinate_scale(boxes: Tensor) -> Tensor:
     """Size that scales each coordinate's noise: ``(w, h, w, h)``.
 
     Args:
-        boxes (Tensor): (T, 4) cx, cy, w, h (sizes clamped at 1 pixel).
+        boxes (Tensor): (T, 4) cx, cy, w, h (sizes clamped at
+            :data:`MIN_SIZE`).
 
     Returns:
         Tensor: (T, 4) widths for ``cx, w`` and heights for ``cy, h``.
     """
-    wh = boxes[:, 2:].clamp(min=1.0)
+    wh = boxes[:, 2:].clamp(min=MIN_SIZE)
     return torch.cat([wh, wh], dim=1)
 
 
@@ -110,9 +118,12 @@ def kf_init(z_p: Tensor, z_v: Tensor, obs_cov: Tensor,
     return z_p.clone(), z_v.clone(), cov
 
 
-def kf_predict(pos: Tensor, vel: Tensor, cov: Tensor,
-               accel_var: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``.
+def kf_predict(pos: Tensor,
+               vel: Tensor,
+               cov: Tensor,
+               accel_var: Tensor,
+               min_size: float = MIN_SIZE) -> Tuple[Tensor, Tensor, Tensor]:
+    """One frame ahead: ``x' = F x``, ``P' = F P F^T + Q``, sizes floored.
 
     Per coordinate ``F = [[1, 1], [0, 1]]`` and, for a white acceleration of
     variance ``q`` held over the frame (discrete white-noise acceleration
@@ -122,11 +133,23 @@ def kf_predict(pos: Tensor, vel: Tensor, cov: Tensor,
         p' = p + v,  v' = v,
         a' = a + 2 b + c + q / 4,  b' = b + c + q / 2,  c' = c + q.
 
+    Size floor (``w`` and ``h`` only): where ``p + v < min_size`` the size is
+    set to ``min_size`` and a negative (shrinking) size velocity to 0, i.e.
+    ``w' = max(w + v_w, min_size)`` and, at the floor, ``v_w' = max(v_w,
+    0)``. A constant shrink rate extrapolated over a long gap would
+    otherwise reach ``w <= 0`` and output an inverted box; a person's box
+    does not shrink through zero, so the size stops at the floor and stays
+    there until an observation moves it. Growth and the centre are
+    untouched, and the covariance is the unconstrained one (the floor is a
+    projection of the mean onto the valid sizes).
+
     Args:
         pos (Tensor): (T, 4) cx, cy, w, h.
         vel (Tensor): (T, 4) per-frame velocity.
         cov (Tensor): (T, 4, 3) ``[a, b, c]``.
         accel_var (Tensor): (T, 4) q per coordinate.
+        min_size (float): Smallest predicted width and height, pixels.
+            Defaults to :data:`MIN_SIZE` (1).
 
     Returns:
         tuple[Tensor, Tensor, Tensor]: predicted position, velocity,
@@ -136,7 +159,12 @@ def kf_predict(pos: Tensor, vel: Tensor, cov: Tensor,
     q = accel_var
     new_cov = torch.stack([a + 2 * b + c + q / 4, b + c + q / 2, c + q],
                           dim=2)
-    return pos + vel, vel.clone(), new_cov
+    new_pos, new_vel = pos + vel, vel.clone()
+    size, size_vel = new_pos[:, 2:], new_vel[:, 2:]  # (T, 2) views: w, h
+    floored = size < min_size  # (T, 2)
+    size.clamp_(min=min_size)
+    size_vel[floored] = size_vel[floored].clamp(min=0)
+    return new_pos, new_vel, new_cov
 
 
 def kf_update(pos: Tensor, vel: Tensor, cov: Tensor, z_p: Tensor,

@@ -135,6 +135,43 @@ def test_missing_three_frames_is_extrapolated_and_refound():
     assert tracker.memo.misses.tolist() == [0]
 
 
+def test_lost_shrinking_track_never_outputs_an_inverted_box():
+    # a stands at centre (50, 50) and shrinks 2 px in w and 4 px in h per
+    # frame (walking away): 20 x 40, 18 x 36, 16 x 32, 14 x 28 in frames
+    # 0-3, then is missed for 12 frames (retain 30, so the track lives and
+    # output_lost shows it). obs_noise 1e-3: the filter takes each pair as
+    # it is, so after frame 3 the size velocity is (-2, -4) px/frame (frame
+    # 0's pair is one box: velocity 0, then each pair says -2, -4).
+    # Unfixed, gap frame k (frame 3 + k) predicts w = 14 - 2k, h = 28 - 4k:
+    # 0 x 0 at k = 7 (frame 10) and -10 x -20 at k = 12 (frame 15), an
+    # inverted box (x2 < x1, y2 < y1). With the floor the size stops at
+    # MIN_SIZE = 1 px and the velocity at 0
+    sizes = [(20., 40.), (18., 36.), (16., 32.), (14., 28.)]
+    seen = [{'a': [50 - w / 2, 50 - h / 2, 50 + w / 2, 50 + h / 2]}
+            for w, h in sizes]
+    scene = seen + [{}] * 12
+    tracker = ChainTracker(obs_noise=1e-3, output_lost=True,
+                           num_frames_retain=30)
+    out = []
+    for t, frame in enumerate(scene):
+        before = scene[t - 1] if t else {}
+        res = tracker.track(*nodes_for(frame, before), frame_id=t)
+        assert res.instances_id.tolist() == [0], t
+        out.append(res.bboxes[0])
+    boxes = torch.stack(out)  # (16, 4)
+    wh = boxes[:, 2:] - boxes[:, :2]
+    assert (wh > 0).all(), wh.tolist()
+    # frames 3-8 (k = 0-5): w 14 - 2k, h 28 - 4k, as extrapolated
+    k = torch.arange(6.)
+    torch.testing.assert_close(
+        wh[3:9], torch.stack([14 - 2 * k, 28 - 4 * k], dim=1), atol=0.05,
+        rtol=0)
+    # k = 7 on: both at the floor, centred where a stood
+    torch.testing.assert_close(wh[10:], torch.ones(6, 2), atol=1e-4, rtol=0)
+    assert boxes[-1].tolist() == pytest.approx([49.5, 49.5, 50.5, 50.5],
+                                               abs=0.05)
+
+
 def test_lost_tracks_not_output_by_default():
     truth = [{'a': box_at(0), 'b': box_at(60)} for _ in range(3)]
     tracker = ChainTracker()
@@ -237,13 +274,60 @@ def test_frame_id_zero_resets_ids():
 
 
 def test_id_score_gate():
+    # frame 1: a's pair is not verified, so it cannot continue track 0; and
+    # as it lies on track 0 (IoU 18*40/(2*800-720) = 0.82 with its
+    # prediction) it starts no duplicate either: a is simply not shown
     scene = [{'a': box_at(0)}, {'a': box_at(2)}]
     tracker = ChainTracker(id_score_thr=0.5)
     out = run(tracker, scene, id_scores={'a': 0.2})
-    # frame 1: a's pair is not verified, so it starts a new track instead
-    assert out == [{'a': 0}, {'a': 1}]
+    assert out == [{'a': 0}, {}]
+    assert len(tracker) == 1 and tracker.num_tracks == 1
+    assert tracker.memo.misses.tolist() == [1]  # track 0 coasts
     out = run(ChainTracker(id_score_thr=None), scene, id_scores={'a': 0.2})
     assert out == [{'a': 0}, {'a': 0}]
+
+
+def gated_run(tracker: ChainTracker, scene: list,
+              id_scores: list) -> List[Dict[str, int]]:
+    """:func:`run` with ID-verification scores per frame (key -> score)."""
+    out = []
+    for t, frame in enumerate(scene):
+        nodes = nodes_for(frame, scene[t - 1] if t else {},
+                          id_scores=id_scores[t])
+        res = tracker.track(*nodes, frame_id=t)
+        out.append({nearest_key(frame, b): i for b, i in zip(
+            res.bboxes.tolist(), res.instances_id.tolist())})
+    return out
+
+
+@pytest.mark.parametrize('output_lost', [False, True])
+def test_unverified_node_on_a_track_starts_no_duplicate(output_lost):
+    # a walks right 2 px/frame; b appears in frame 1, 200 px away. In frame
+    # 1 both nodes fail the gate (0.2 < 0.5): b's is a newcomer's node (its
+    # pair is one box: no frame t-1 person to verify), a's overlaps track 0
+    # (IoU 0.82 as above). Before the fix a's node started track 1 beside
+    # track 0 and b took id 2; frame 2 then had tracks 0 and 1 on one
+    # person. Now b alone is born (id 1, confirmed at once: 0.9 >= 0.7),
+    # track 0 coasts one frame (shown only with output_lost) and a's
+    # verified node of frame 2 continues it
+    scene = [{'a': box_at(0)}, {'a': box_at(2), 'b': box_at(200)},
+             {'a': box_at(4), 'b': box_at(202)}]
+    gate = [{}, {'a': 0.2, 'b': 0.2}, {}]  # missing keys: 1, verified
+    tracker = ChainTracker(id_score_thr=0.5, output_lost=output_lost)
+    out = gated_run(tracker, scene, gate)
+    frame1 = {'a': 0, 'b': 1} if output_lost else {'b': 1}
+    assert out == [{'a': 0}, frame1, {'a': 0, 'b': 1}]
+    assert tracker.ids == [0, 1] and tracker.num_tracks == 2
+    assert tracker.memo.misses.tolist() == [0, 0]
+
+
+def test_unverified_node_beside_a_track_is_born():
+    # b's unverified node 16 px beside a (IoU 4*40/(2*800-160) = 0.11 <
+    # match_iou_thr 0.3) is not on a's track: it is a newcomer and is born
+    scene = [{'a': box_at(0)}, {'a': box_at(0), 'b': box_at(16)}]
+    tracker = ChainTracker(id_score_thr=0.5)
+    out = gated_run(tracker, scene, [{}, {'b': 0.2}])
+    assert out == [{'a': 0}, {'a': 0, 'b': 1}]
 
 
 def test_state_stays_flat_over_long_video():

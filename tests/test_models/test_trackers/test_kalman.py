@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from mmdmw.models.trackers.kalman import (cxcywh_to_xyxy, kf_init, kf_predict,
-                                          kf_update, pair_observation_cov,
+from mmdmw.models.trackers.kalman import (MIN_SIZE, cxcywh_to_xyxy, kf_init,
+                                          kf_predict, kf_update,
+                                          pair_observation_cov,
                                           xyxy_to_cxcywh)
 
 
@@ -27,6 +28,42 @@ def test_predict_by_hand():
     assert new_pos.tolist() == [[11., 18., 4., 8.5]]
     assert new_vel.tolist() == vel.tolist()
     assert new_cov.tolist() == [[[9., 5., 6.]] * 4]
+
+
+def test_predict_floors_a_shrinking_size():
+    # MIN_SIZE = 1 px. Per track (cx, cy, w, h) and velocity:
+    #   track 0: w 3 - 2.5 = 0.5 < 1 -> w' = 1, its shrink stops: v_w' = 0;
+    #            h 8 - 1 = 7 >= 1 -> as without the floor (v_h stays -1);
+    #            cx -5 - 10 = -15: centres are never floored
+    #   track 1: w 0.5 + 0.2 = 0.7 < 1 -> w' = 1, but a growing size keeps
+    #            its velocity (0.2); h 1 - 1 = 0 -> 1, v_h' = 0
+    pos = torch.tensor([[-5., 20., 3., 8.], [0., 0., 0.5, 1.]])
+    vel = torch.tensor([[-10., 0., -2.5, -1.], [0., 0., 0.2, -1.]])
+    cov = torch.ones(2, 4, 3)
+    new_pos, new_vel, new_cov = kf_predict(pos, vel, cov, torch.zeros(2, 4))
+    assert MIN_SIZE == 1.0
+    assert new_pos.tolist() == [[-15., 20., 1., 7.], [0., 0., 1., 1.]]
+    torch.testing.assert_close(
+        new_vel, torch.tensor([[-10., 0., 0., -1.], [0., 0., 0.2, 0.]]))
+    # the covariance is the unconstrained one: a' = 1 + 2 + 1 = 4, b' = 2,
+    # c' = 1
+    assert new_cov.tolist() == [[[4., 2., 1.]] * 4] * 2
+    # the inputs are not changed in place
+    assert pos[0, 2].item() == 3. and vel[0, 2].item() == -2.5
+
+
+def test_predict_many_frames_never_inverts_a_box():
+    # w 20 shrinking 3 px/frame: unfloored, frame k has w = 20 - 3k, 0 at
+    # k = 20/3 and -40 at k = 20; floored, it stops at 1 and stays there
+    pos, vel = torch.tensor([[50., 50., 20., 40.]]), torch.tensor(
+        [[0., 0., -3., -6.]])
+    cov, q = torch.ones(1, 4, 3), torch.zeros(1, 4)
+    for _ in range(20):
+        pos, vel, cov = kf_predict(pos, vel, cov, q)
+        box = cxcywh_to_xyxy(pos)[0]
+        assert box[2] > box[0] and box[3] > box[1]
+    assert pos.tolist() == [[50., 50., 1., 1.]]
+    assert vel.tolist() == [[0., 0., 0., 0.]]
 
 
 def test_update_by_hand():
