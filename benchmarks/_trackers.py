@@ -1,19 +1,24 @@
-"""Our ChainTracker and mmdet's ByteTracker / SORTTracker behind one call.
+"""Our ChainTracker and mmdet's ByteTracker / SORTTracker / OCSORTTracker
+behind one call.
 
 Every tracker gets the same per-frame nodes (a pair of boxes of one person in
 frames t-1 and t, a person score and an ID-verification score). Ours chains
 the pairs; mmdet's trackers get the first box of each pair (the box in frame
 t), as a detector would give it, through their real ``track()`` API.
 
-mmdet's trackers are built from the tracker dicts of mmdet's own configs
-(``bytetrack_yolox_x_...`` and ``sort_faster-rcnn_...``, the latter with
-``reid=None``: SORT's ``track(model, img, ...)`` reads ``model`` and ``img``
-only for re-ID crops, so without re-ID it needs neither).
+mmdet's trackers are built from the tracker dicts of mmdet's own MOT17
+configs (``bytetrack_yolox_x_...``, ``ocsort_yolox_x_...`` and
+``sort_faster-rcnn_...``, the latter with ``reid=None``: SORT's
+``track(model, img, ...)`` reads ``model`` and ``img`` only for re-ID crops,
+so without re-ID it needs neither). OC-SORT's MOT17 dict is its class
+defaults written out (score thresholds 0.3 / 0.7, IoU 0.3, 3 tentative
+frames, velocity-consistency weight 0.2 over 3 frames) plus
+``num_frames_retain=30``, ByteTrack's value.
 
 Shape letters: K nodes in a frame.
 """
 import os
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import mmdet
 import torch
@@ -24,6 +29,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import mmdmw  # noqa: F401  (registers ChainTracker)
+from _common import REPO_ROOT
 from _legacy_chain_tracker import LegacyChainTracker
 from mmdmw.models.trackers import ChainTracker
 
@@ -37,6 +43,13 @@ BYTETRACK_CONFIG = os.path.join(
 SORT_CONFIG = os.path.join(
     MMDET_CONFIGS, 'sort',
     'sort_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-mot17halfval.py')
+OCSORT_CONFIG = os.path.join(
+    MMDET_CONFIGS, 'ocsort',
+    'ocsort_yolox_x_8xb4-amp-80e_crowdhuman-mot17halftrain_test-'
+    'mot17halfval.py')
+#: Our model config whose ``model.tracker`` is the shipped ChainTracker.
+CHAIN_CONFIG = os.path.join(REPO_ROOT, 'configs', '_base_', 'models',
+                            'retina_dmw_r50_fpn.py')
 
 #: Display name of the frozen pre-issue-10 tracker (the 'before' row).
 LEGACY = 'before (legacy)'
@@ -48,6 +61,13 @@ StepFn = Callable[[Dict[str, torch.Tensor], int], InstanceData]
 def mmdet_tracker_cfg(config_path: str) -> dict:
     """The ``model.tracker`` dict of one of mmdet's configs."""
     return Config.fromfile(config_path).model.tracker.to_dict()
+
+
+def config_chain_kwargs(config_path: str = CHAIN_CONFIG) -> dict:
+    """``ChainTracker`` keyword arguments of a model config's tracker."""
+    cfg = Config.fromfile(config_path).model.tracker.to_dict()
+    cfg.pop('type')
+    return cfg
 
 
 def det_sample(nodes: Dict[str, torch.Tensor], frame_id: int) -> DetDataSample:
@@ -81,7 +101,7 @@ def chain_step(tracker: ChainTracker) -> StepFn:
 
 
 def byte_step(tracker) -> StepFn:
-    """mmdet's ByteTracker: ``track(data_sample)``."""
+    """mmdet's ByteTracker or OCSORTTracker: ``track(data_sample)``."""
     return lambda nodes, frame_id: tracker.track(
         data_sample=det_sample(nodes, frame_id))
 
@@ -92,21 +112,34 @@ def sort_step(tracker) -> StepFn:
         model=None, img=None, data_sample=det_sample(nodes, frame_id))
 
 
+#: mmdet's trackers by display name: (config, adapter to a step function).
+MMDET_TRACKERS = {
+    'ByteTracker': (BYTETRACK_CONFIG, byte_step),
+    'SORTTracker': (SORT_CONFIG, sort_step),
+    'OCSORTTracker': (OCSORT_CONFIG, byte_step),
+}
+
+
 def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
                    with_mmdet: bool = True,
-                   with_legacy: bool = False) -> Dict[str, StepFn]:
+                   with_legacy: bool = False,
+                   mmdet_names: Sequence[str] = tuple(MMDET_TRACKERS)
+                   ) -> Dict[str, StepFn]:
     """Fresh trackers, by display name, each as a per-frame step function.
 
     Args:
         chain_variants (dict[str, dict], optional): Display name ->
             ``ChainTracker`` keyword arguments; None gives the default one as
             ``ours``.
-        with_mmdet (bool): Add ``ByteTracker`` and ``SORTTracker``. Defaults
-            to True.
+        with_mmdet (bool): Add mmdet's trackers ``mmdet_names``. Defaults to
+            True.
         with_legacy (bool): Add the frozen pre-issue-10 tracker
             (``benchmarks/_legacy_chain_tracker.py``, its defaults) as
             ``LEGACY``, for before / after rows from one run. Defaults to
             False.
+        mmdet_names (Sequence[str]): Which of :data:`MMDET_TRACKERS`, in
+            this order. Defaults to all three (``ByteTracker``,
+            ``SORTTracker``, ``OCSORTTracker``).
 
     Returns:
         dict[str, StepFn]: Name -> ``step(nodes, frame_id)``.
@@ -119,9 +152,9 @@ def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
     if with_legacy:
         steps[LEGACY] = chain_step(LegacyChainTracker())
     if with_mmdet:
-        with DefaultScope.overwrite_default_scope('mmdet'):
-            byte = MODELS.build(mmdet_tracker_cfg(BYTETRACK_CONFIG))
-            sort = MODELS.build(mmdet_tracker_cfg(SORT_CONFIG))
-        steps['ByteTracker'] = byte_step(byte)
-        steps['SORTTracker'] = sort_step(sort)
+        for name in mmdet_names:
+            config, adapter = MMDET_TRACKERS[name]
+            with DefaultScope.overwrite_default_scope('mmdet'):
+                tracker = MODELS.build(mmdet_tracker_cfg(config))
+            steps[name] = adapter(tracker)
     return steps
