@@ -1,4 +1,4 @@
-"""Tracking quality: chaining vs ByteTracker / SORTTracker, real and crowded.
+"""Tracking quality: chaining vs ByteTracker, SORT, OC-SORT; real and crowds.
 
 Two families of node pairs (a pair of boxes of one person in frames t-1 and
 t, a person score; what the network predicts), built from ground truth, so
@@ -19,8 +19,9 @@ the trackers are compared without a network:
 
 Every row runs 10 seeds; the same nodes go through our ChainTracker
 (default), the frozen pre-issue-10 tracker (``before (legacy)``,
-``benchmarks/_legacy_chain_tracker.py``) and mmdet's ByteTracker and
-SORTTracker (given the frame t box of each pair, as a detector gives it).
+``benchmarks/_legacy_chain_tracker.py``) and mmdet's ByteTracker,
+SORTTracker and OCSORTTracker (given the frame t box of each pair, as a
+detector gives it; each with the tracker settings of mmdet's MOT17 config).
 TrackEval scores each run; the tables give the mean over seeds, and ours
 minus ByteTracker as mean ± std over seeds.
 

@@ -21,7 +21,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TUD_GT = osp.join(osp.dirname(ROOT), 'shared', 'data', 'TUD-Campus', 'gt',
                   'gt.txt')
 TIMEOUT = 300
-TRACKERS = ['ours', 'before (legacy)', 'ByteTracker', 'SORTTracker']
+TRACKERS = [
+    'ours', 'before (legacy)', 'ByteTracker', 'SORTTracker', 'OCSORTTracker'
+]
 METRICS = ['HOTA', 'MOTA', 'IDF1', 'IDSW']
 GOALS = 3  # the verdict's metrics: the first three
 NUMBER = r'[+-]?\d+(\.\d+)?'
