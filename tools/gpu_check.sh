@@ -51,7 +51,7 @@ while (($#)); do
     --python-version) PYVER=${2:?--python-version needs X.Y}; shift ;;
     --capability) CAPABILITY=${2:?--capability needs X.Y}; shift ;;
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [[ -z $OUT_DIR ]] || die "one OUT_DIR only (got '$OUT_DIR' and '$1')"; OUT_DIR=$1 ;;
   esac
