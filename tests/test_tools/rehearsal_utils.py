@@ -24,9 +24,9 @@ CLASS_OF_ID = {2: 7, 3: 8, 4: 12, 5: 2}
 CONF0_ID = 6  # a pedestrian marked "do not consider"
 
 
-def run_tool(*args, timeout=600) -> str:
+def run_tool(*args, timeout=600, env=None) -> str:
     """Run a command from the repository root; its stdout and stderr."""
-    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    env = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
     proc = subprocess.run([*args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
     output = proc.stdout + proc.stderr

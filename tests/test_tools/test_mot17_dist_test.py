@@ -81,15 +81,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ONE_THREAD = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+
+
 def run_test_tool(config: str, checkpoint: str, procs: int,
                   *args: str) -> str:
     """tools/test.py on one process, or tools/dist_test.sh on ``procs``
-    (a free port each time); the output."""
+    (a free port each time); the output.
+
+    Every process computes with one thread, as torchrun's ranks do by
+    default: the same kernels on the same inputs give the same bits, so the
+    written tracks can be compared character for character (two threads
+    against one may round a box's third decimal the other way)."""
     if procs == 1:
         return run_tool(sys.executable, 'tools/test.py', config, checkpoint,
-                        *args)
+                        *args, env=ONE_THREAD)
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PORT': str(free_port()),
-           'MMDMW_PYTHON': sys.executable}
+           'MMDMW_PYTHON': sys.executable, **ONE_THREAD}
     proc = subprocess.run(['bash', 'tools/dist_test.sh', config, checkpoint,
                            str(procs), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
