@@ -216,7 +216,34 @@ def load_url_safe(url: str,
     cached = osp.join(model_dir, osp.basename(urlparse(url).path))
     if not osp.exists(cached):
         torch.hub.download_url_to_file(url, cached, progress=progress)
-    return load_checkpoint_file(cached, map_location=map_location, name=url)
+        write_source(cached, url)
+    # Trust given to the URL covers the cached file only when it was
+    # downloaded from that URL: the cache is keyed by file name, so a file
+    # put there by hand or fetched from another URL of the same name is
+    # judged as a local file (trusted only if its own path is).
+    name = url if cached_source(cached) == url else cached
+    return load_checkpoint_file(cached, map_location=map_location, name=name)
+
+
+def source_record(cached: str) -> str:
+    """The file beside a downloaded checkpoint naming the URL it came
+    from."""
+    return cached + '.source'
+
+
+def write_source(cached: str, url: str) -> None:
+    """Record that ``cached`` was downloaded from ``url``."""
+    with open(source_record(cached), 'w') as f:
+        f.write(url)
+
+
+def cached_source(cached: str) -> Optional[str]:
+    """The URL ``cached`` was downloaded from, or None when unknown."""
+    try:
+        with open(source_record(cached)) as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def refusal(name: str, what: str) -> str:

@@ -5,6 +5,7 @@ URL tables that need torchvision) is stood in for by a function that serves
 a local file; everything from ``CheckpointLoader`` down to ``torch.load`` is
 the real code."""
 import json
+import os
 import os.path as osp
 import shutil
 import sys
@@ -17,7 +18,8 @@ from mmengine.runner import checkpoint as checkpoint_module
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmdmw.utils.safe_checkpoint import (UnsafeCheckpointError,
-                                         check_torch_allowlists)
+                                         check_torch_allowlists,
+                                         load_url_safe, trust_checkpoint)
 
 URL = 'https://download.example.org/weights/{}.pth'
 
@@ -234,3 +236,44 @@ def test_torch_without_allowlists_is_refused_at_import():
                            match=r'^mmdmw needs torch >= 2\.6\.0 .*found '
                            f'torch {version}.*"torch>=2.6.0"$'):
             check_torch_allowlists(version, serialization)
+
+
+def test_trusted_url_covers_only_the_file_downloaded_from_it(
+        crafted, monkeypatch, tmp_path):
+    """The download cache is keyed by file name: a booby-trapped file of
+    the same name already in the cache (put there by hand, or fetched from
+    another URL) must not be loaded in full because the user trusted a
+    URL that ends in that name."""
+    path, marker = crafted
+    trusted_url = URL.format('crafted')
+    serve_downloads(monkeypatch, tmp_path, {trusted_url: path})
+    cache = tmp_path / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    shutil.copy(path, cache / 'crafted.pth')  # not from trusted_url
+    trust_checkpoint(trusted_url)
+    with pytest.raises(UnsafeCheckpointError, match='crafted.pth'):
+        load_url_safe(trusted_url)
+    assert not osp.exists(marker)
+
+
+def test_trusted_url_loads_in_full_what_it_downloaded(crafted, monkeypatch,
+                                                       tmp_path):
+    path, marker = crafted
+    url = URL.format('crafted')
+    serve_downloads(monkeypatch, tmp_path, {url: path})
+    trust_checkpoint(url)
+    loaded = load_url_safe(url)  # downloads, records the URL, trusts it
+    assert osp.exists(marker)
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    os.remove(marker)
+    load_url_safe(url)  # from the cache, still the trusted URL's file
+    assert osp.exists(marker)
+
+
+def test_untrusted_url_download_is_refused(crafted, monkeypatch, tmp_path):
+    path, marker = crafted
+    url = URL.format('crafted')
+    serve_downloads(monkeypatch, tmp_path, {url: path})
+    with pytest.raises(UnsafeCheckpointError):
+        load_url_safe(url)
+    assert not osp.exists(marker)
