@@ -19,7 +19,7 @@ from .kalman import (coordinate_scale, cxcywh_to_xyxy, kf_init, kf_predict,
 
 #: Names of the per-track state tensors, all with T rows.
 STATE_KEYS = ('ids', 'pos', 'vel', 'cov', 'misses', 'hits', 'confirmed',
-              'scores', 'boxes')
+              'scores', 'boxes', 'nodes')
 
 
 @MODELS.register_module()
@@ -121,6 +121,28 @@ class ChainTracker(BaseTracker):
             outputs the matched node's frame t box. Defaults to True.
         output_lost (bool): Also output the lost confirmed tracks' predicted
             boxes (with their last observed score). Defaults to False.
+        low_revive (bool): Stage 2 also offers the low nodes to lost
+            confirmed tracks (at ``low_match_iou_thr``): a person coming out
+            from behind another scores score x visibility, and the node's
+            own t-1 box links it to the track. Defaults to True.
+        low_tentative (bool): Low nodes left may continue tentative tracks
+            (at ``low_match_iou_thr``), counting towards ``min_hits``.
+            Defaults to True.
+        low_birth (bool): Low nodes left start tentative tracks too; they
+            are shown only after ``min_hits`` consecutive hits, so a
+            one-frame false node never shows. Defaults to True.
+        adapt_noise (bool): Estimate the corner noise online from the chain
+            residual: the frame t-1 box is predicted twice, as the t box of
+            the node of t-1 and the t-1 box of the node of t; with
+            independent errors their difference r (fraction of the box
+            size) has var 2 sigma^2, so per frame sigma_f = 1.4826
+            median|r| / sqrt(2), averaged from the prior ``obs_noise``
+            (weight ``noise_prior_count`` residuals, at most
+            ``noise_max_count``), floored at ``min_obs_noise``. Defaults to
+            True.
+        noise_prior_count (float): Defaults to 8.
+        noise_max_count (float): Defaults to 4000.
+        min_obs_noise (float): Defaults to 0.01.
     """
 
     def __init__(self,
@@ -140,6 +162,13 @@ class ChainTracker(BaseTracker):
                  num_frames_retain: int = 30,
                  output_filtered: bool = True,
                  output_lost: bool = False,
+                 low_revive: bool = True,
+                 low_tentative: bool = True,
+                 low_birth: bool = True,
+                 adapt_noise: bool = True,
+                 noise_prior_count: float = 8.0,
+                 noise_max_count: float = 4000.0,
+                 min_obs_noise: float = 0.01,
                  **kwargs) -> None:
         if not 0 <= pair_correlation < 1:
             raise ValueError(f'pair_correlation must be in [0, 1), got '
@@ -164,6 +193,13 @@ class ChainTracker(BaseTracker):
         self.init_velocity_std = init_velocity_std
         self.output_filtered = output_filtered
         self.output_lost = output_lost
+        self.low_revive = low_revive
+        self.low_tentative = low_tentative
+        self.low_birth = low_birth
+        self.adapt_noise = adapt_noise
+        self.noise_prior_count = noise_prior_count
+        self.noise_max_count = noise_max_count
+        self.min_obs_noise = min_obs_noise
         super().__init__(num_frames_retain=num_frames_retain, **kwargs)
 
     # state -----------------------------------------------------------------
@@ -181,7 +217,10 @@ class ChainTracker(BaseTracker):
             hits=torch.zeros((0, ), dtype=torch.long),  # consecutive
             confirmed=torch.zeros((0, ), dtype=torch.bool),
             scores=torch.zeros((0, )),
-            boxes=torch.zeros((0, 4)))  # x1y1x2y2 output in the latest frame
+            boxes=torch.zeros((0, 4)),  # x1y1x2y2 output in the latest frame
+            nodes=torch.zeros((0, 4)))  # x1y1x2y2 last matched node, frame t
+        self.noise_var = self.obs_noise
+        self.noise_count = self.noise_prior_count
 
     def _select(self, keep: Tensor) -> Dict:
         """State of the tracks chosen by ``keep`` (bool (T,) or indices)."""
@@ -315,7 +354,7 @@ class ChainTracker(BaseTracker):
         t1, n1, high_left = match(st.confirmed.nonzero()[:, 0],
                                   (can_continue & high).nonzero()[:, 0],
                                   self.match_iou_thr)
-        free = st.confirmed & observed
+        free = st.confirmed & (observed | self.low_revive)
         free[t1] = False
         # stage 2: confirmed tracks seen in t-1 and still free, low nodes
         t2, n2, _ = match(free.nonzero()[:, 0],
@@ -324,20 +363,31 @@ class ChainTracker(BaseTracker):
         # stage 3: tentative tracks against the high nodes left
         t3, n3, _ = match((~st.confirmed).nonzero()[:, 0], high_left,
                           self.match_iou_thr)
-        m_tracks = torch.cat([t1, t2, t3])  # (P,)
-        m_nodes = torch.cat([n1, n2, n3])  # (P,)
+        t4 = n4 = t3.new_zeros(0)
+        if self.low_tentative:
+            tent = ~st.confirmed
+            tent[t3] = False
+            low_left = can_continue & ~high
+            low_left[n2] = False
+            t4, n4, _ = match(tent.nonzero()[:, 0], low_left.nonzero()[:, 0],
+                              self.low_match_iou_thr)
+        m_tracks = torch.cat([t1, t2, t3, t4])  # (P,)
+        m_nodes = torch.cat([n1, n2, n3, n4])  # (P,)
+        if self.adapt_noise:
+            self._update_noise(st, m_tracks, m_nodes, observed, prev_bboxes)
 
         # 4. matched tracks fuse their node: position = its t box,
         # velocity = its own pair difference (one frame, even after a gap)
         z_p = xyxy_to_cxcywh(cur_bboxes)  # (K, 4)
         z_v = z_p - xyxy_to_cxcywh(prev_bboxes)  # (K, 4)
-        obs_cov = pair_observation_cov(z_p, self.obs_noise,
+        obs_cov = pair_observation_cov(z_p, self.current_obs_noise,
                                        self.pair_correlation)  # (K, 4, 3)
         pos[m_tracks], vel[m_tracks], cov[m_tracks] = kf_update(
             pos[m_tracks], vel[m_tracks], cov[m_tracks], z_p[m_nodes],
             z_v[m_nodes], obs_cov[m_nodes])
         st.pos, st.vel, st.cov = pos, vel, cov  # the rest: predicted
         st.scores[m_tracks] = scores[m_nodes]
+        st.nodes[m_tracks] = cur_bboxes[m_nodes]
         matched = torch.zeros_like(observed)
         matched[m_tracks] = True
         st.misses = torch.where(matched, 0, st.misses + 1)
@@ -356,7 +406,7 @@ class ChainTracker(BaseTracker):
         # 6. high nodes left start tentative tracks (confirmed at once when
         # confident enough); the velocity of their pair, loosely trusted. An
         # unverified node on a kept track is that track's person: no birth
-        free_nodes = high.clone()
+        free_nodes = (can_continue | high) if self.low_birth else high.clone()
         free_nodes[m_nodes] = False
         unverified = (free_nodes & ~verified).nonzero()[:, 0]  # (U,)
         if unverified.numel() and kept.ids.numel():
@@ -379,7 +429,8 @@ class ChainTracker(BaseTracker):
             hits=kept.hits.new_ones(born.numel()),
             confirmed=b_confirmed,
             scores=scores[born],
-            boxes=cur_bboxes[born])
+            boxes=cur_bboxes[born],
+            nodes=cur_bboxes[born])
         self.state = Dict(
             {k: torch.cat([kept[k], newborn[k]]) for k in STATE_KEYS})
 
@@ -388,6 +439,28 @@ class ChainTracker(BaseTracker):
         if not self.output_lost:
             out &= self.state.misses == 0
         return self._as_instances(out)
+
+    @property
+    def current_obs_noise(self) -> float:
+        """Corner noise std (fraction of box size) the filter uses now."""
+        if not self.adapt_noise:
+            return self.obs_noise
+        return max(self.noise_var, self.min_obs_noise)
+
+    def _update_noise(self, st, m_tracks, m_nodes, observed, prev_bboxes):
+        """Fold this frame's chain residuals (tracks seen in t-1 and
+        matched now) into the running noise estimate."""
+        chained = observed[m_tracks]
+        if not chained.any():
+            return
+        tr, nd = m_tracks[chained], m_nodes[chained]
+        old = st.nodes[tr]
+        wh = (old[:, 2:] - old[:, :2]).clamp(min=1.0)
+        r = (prev_bboxes[nd] - old) / torch.cat([wh, wh], dim=1)
+        n = r.numel()
+        v = float(1.4826 * r.abs().median() / 2**0.5)
+        self.noise_var += n / (self.noise_count + n) * (v - self.noise_var)
+        self.noise_count = min(self.noise_count + n, self.noise_max_count)
 
     def _as_instances(self, keep: Tensor) -> InstanceData:
         """Tracks chosen by ``keep`` (bool (T,)) as mmdet track results."""

@@ -87,21 +87,45 @@ def test_output_fields_and_frame0_births():
     assert res.scores.tolist() == pytest.approx([0.9])
 
 
-def test_low_score_continues_but_never_starts():
-    tracker = ChainTracker(init_score_thr=0.5, score_thr=0.3)
-    a0, a1, b1 = box_at(0), box_at(2), box_at(60)
-    prev, cur, _, ids = nodes_for({'a': a0}, {})
-    tracker.track(prev, cur, torch.tensor([0.9]), ids, frame_id=0)
-    prev, cur, _, ids = nodes_for({'a': a1, 'b': b1}, {'a': a0})
-    res = tracker.track(prev, cur, torch.tensor([0.4, 0.4]), ids, frame_id=1)
-    # a continues at 0.4 >= score_thr; b at 0.4 < init_score_thr is not born
-    assert res.instances_id.tolist() == [0]
-    assert res.bboxes.tolist()[0] == pytest.approx(a1, abs=1.0)
-    assert len(tracker) == 1
-    # below score_thr a node cannot even continue a track
-    prev, cur, _, ids = nodes_for({'a': box_at(4)}, {'a': a1})
-    res = tracker.track(prev, cur, torch.tensor([0.2]), ids, frame_id=2)
-    assert res.instances_id.numel() == 0
+def test_low_score_continues_and_starts_only_a_tentative_track():
+    # a continues at 0.4 >= score_thr; b at 0.4 < init_score_thr starts a
+    # tentative track (low_birth), not shown; without low_birth, none
+    for low_birth, num_tracks in ((True, 2), (False, 1)):
+        tracker = ChainTracker(init_score_thr=0.5, score_thr=0.3,
+                               low_birth=low_birth)
+        a0, a1, b1 = box_at(0), box_at(2), box_at(60)
+        prev, cur, _, ids = nodes_for({'a': a0}, {})
+        tracker.track(prev, cur, torch.tensor([0.9]), ids, frame_id=0)
+        prev, cur, _, ids = nodes_for({'a': a1, 'b': b1}, {'a': a0})
+        res = tracker.track(prev, cur, torch.tensor([0.4, 0.4]), ids,
+                            frame_id=1)
+        assert res.instances_id.tolist() == [0]
+        assert res.bboxes.tolist()[0] == pytest.approx(a1, abs=1.0)
+        assert len(tracker) == num_tracks
+        assert tracker.memo.confirmed.tolist() == [True] + [False] * (
+            num_tracks - 1)
+        # below score_thr a node cannot even continue a track
+        prev, cur, _, ids = nodes_for({'a': box_at(4)}, {'a': a1})
+        res = tracker.track(prev, cur, torch.tensor([0.2]), ids, frame_id=2)
+        assert res.instances_id.numel() == 0
+
+
+def test_low_nodes_confirm_a_tentative_track_after_min_hits():
+    # b is seen only at 0.4 (a half-hidden person): born tentative (id 1) in
+    # frame 1, continued by its low node in frame 2 (low_tentative) -> 2
+    # consecutive hits = min_hits: confirmed and shown from frame 2 on.
+    # Without low_tentative the low node cannot continue the tentative
+    # track, which dies; the node starts another (id 2) each frame: b is
+    # never shown
+    scene = [{'a': box_at(0)}, {'a': box_at(0), 'b': box_at(100)},
+             {'a': box_at(0), 'b': box_at(102)},
+             {'a': box_at(0), 'b': box_at(104)}]
+    out = run(ChainTracker(), scene, scores={'b': 0.4})
+    assert out == [{'a': 0}, {'a': 0}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1}]
+    tracker = ChainTracker(low_tentative=False)
+    out = run(tracker, scene, scores={'b': 0.4})
+    assert out == [{'a': 0}] * 4
+    assert tracker.ids == [0, 3]  # b's tentative tracks 1, 2, 3 in turn
 
 
 def test_swapped_input_order_keeps_ids():
@@ -408,20 +432,111 @@ def test_false_node_never_confirmed_is_never_shown():
     assert out == [{'a': 0}, {'a': 0}, {'a': 0}]
 
 
-def test_low_node_continues_only_a_track_seen_in_the_previous_frame():
-    # low nodes (score_thr 0.3 <= 0.4 < init 0.5) take stage 2 only: they
-    # continue confirmed tracks observed in t-1, not lost ones
+def test_low_node_revives_a_lost_confirmed_track():
+    # a (id 0) is missed in frame 3 (lost); in frame 4 a low node (0.4,
+    # score_thr 0.3 <= 0.4 < init 0.5) whose pair matches a's chain end and
+    # prediction (IoU 1 >= low_match_iou_thr 0.5) continues it: the
+    # network linked the node to a's box in t-1 (low_revive). The old rule
+    # (low_revive=False): low nodes continue only tracks seen in t-1, so a
+    # stays lost and the node starts a tentative track (id 1)
     seen = [{'a': box_at(0)}, {'a': box_at(0)}]
-    tracker = ChainTracker()
-    run(tracker, seen)
     prev, cur, _, ids = nodes_for({'a': box_at(0)}, {'a': box_at(0)})
-    res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=2)
-    assert res.instances_id.tolist() == [0]  # continued
+    for low_revive, shown, misses in ((True, [0], [0]),
+                                      (False, [], [2, 0])):
+        tracker = ChainTracker(low_revive=low_revive)
+        run(tracker, seen)
+        res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=2)
+        assert res.instances_id.tolist() == [0]  # continued (seen in t-1)
+        tracker.track(torch.zeros(0, 4), torch.zeros(0, 4), torch.zeros(0),
+                      torch.zeros(0), frame_id=3)  # a missed: lost
+        res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=4)
+        assert res.instances_id.tolist() == shown
+        assert tracker.memo.misses.tolist() == misses
+
+
+def test_low_node_does_not_revive_a_lost_track_loosely():
+    # the same low node 8 px off a's lost box: association score 0.43
+    # (test_low_stage_is_stricter) < low_match_iou_thr 0.5: no revival
+    tracker = ChainTracker(obs_noise=1e-3, adapt_noise=False)
+    run(tracker, [{'a': box_at(0)}, {'a': box_at(0)}])
     tracker.track(torch.zeros(0, 4), torch.zeros(0, 4), torch.zeros(0),
-                  torch.zeros(0), frame_id=3)  # a missed: lost
-    res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=4)
-    assert res.instances_id.numel() == 0 and len(tracker) == 1
-    assert tracker.memo.misses.tolist() == [2]  # still lost, not continued
+                  torch.zeros(0), frame_id=2)
+    prev, cur, _, ids = nodes_for({'a': box_at(8)}, {'a': box_at(8)})
+    res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=3)
+    assert res.instances_id.numel() == 0
+    assert tracker.memo.misses.tolist() == [2, 0]  # lost; a tentative born
+
+
+def _residual_frames(offset: float) -> List[Tuple]:
+    """One person, 20 x 40 at the origin, still; from frame 1 each node's
+    t-1 box is off the previous node's t box by ``offset`` of the box size
+    at every corner (0.4 px in x, 0.8 px in y for 0.02)."""
+    box = torch.tensor([[0., 0., W, H]])
+    shift = torch.tensor([[W, H, W, H]]) * offset
+    one = torch.ones(1)
+    return [(box, box, one * HIGH, one)] + [(box + shift, box, one * HIGH,
+                                             one)] * 2
+
+
+def test_observation_noise_estimated_from_the_chain_residual():
+    # the node of frame t predicts the frame t-1 box that the node of t-1
+    # predicted too: residual r = 0.02 of the box size at all 4 corners.
+    # Per frame: sigma_f = 1.4826 * median|r| / sqrt(2) (independent errors,
+    # var(r) = 2 sigma^2) = 1.4826 * 0.02 / 1.41421 = 0.0209673. Running
+    # mean from the prior obs_noise 0.1 weighted noise_prior_count 8, 4
+    # residuals per frame:
+    #   frame 0: no chained track, 0.1
+    #   frame 1: (8 * 0.1 + 4 * sigma_f) / 12 = 0.0736558
+    #   frame 2: (8 * 0.1 + 8 * sigma_f) / 16 = 0.0604837
+    sigma_f = 1.4826 * 0.02 / 2**0.5
+    expected = [0.1, (0.8 + 4 * sigma_f) / 12, (0.8 + 8 * sigma_f) / 16]
+    tracker = ChainTracker()
+    for t, frame in enumerate(_residual_frames(0.02)):
+        tracker.track(*frame, frame_id=t)
+        assert tracker.current_obs_noise == pytest.approx(expected[t],
+                                                          rel=1e-5)
+    # a new video starts again from the prior
+    tracker.track(*_residual_frames(0.02)[0], frame_id=0)
+    assert tracker.current_obs_noise == pytest.approx(0.1)
+    # residual 0: the estimate falls toward 0 but is floored at
+    # min_obs_noise: (8 * 0.1) / 12 = 0.0667, then 0.8 / 16 = 0.05 ... with
+    # noise_prior_count 0.01 it is 0 after frame 1 -> the floor 0.01
+    tracker = ChainTracker(noise_prior_count=0.01)
+    for t, frame in enumerate(_residual_frames(0.0)):
+        tracker.track(*frame, frame_id=t)
+    assert tracker.current_obs_noise == pytest.approx(0.01)
+    # adapt_noise=False: the filter assumes obs_noise throughout
+    tracker = ChainTracker(adapt_noise=False)
+    for t, frame in enumerate(_residual_frames(0.02)):
+        tracker.track(*frame, frame_id=t)
+    assert tracker.current_obs_noise == 0.1
+
+
+def test_estimated_noise_sets_the_filter_gain():
+    # frame 1's update uses the estimate 0.0736558 (above). Position gain of
+    # cx with P0 = [[a, b], [b, c]] from kf_init + predict and R from
+    # pair_observation_cov: checked against kf_update by rebuilding the
+    # same numbers, and smaller noise -> larger gain than obs_noise 0.1
+    frames = _residual_frames(0.02)
+    gains = {}
+    for adapt in (True, False):
+        tracker = ChainTracker(adapt_noise=adapt)
+        tracker.track(*frames[0], frame_id=0)
+        before = tracker.memo.pos[0, 0].item()
+        # move frame 1's t box 1 px right: the innovation in cx is 1
+        prev, cur, s, i = frames[1]
+        tracker.track(prev, cur + torch.tensor([[1., 0., 1., 0.]]), s, i,
+                      frame_id=1)
+        gains[adapt] = tracker.memo.pos[0, 0].item() - before
+    # by hand, cx of a 20 px wide box: born with obs 0.1 -> a = 2, b = 0,
+    # c = (0.1 * 20)^2 = 4; predict, q = (0.02 * 20)^2 = 0.16 -> a = 6.04,
+    # b = 4.08, c = 4.16. R: v0 = (sigma * 20)^2 / 2, [v0, v0 / 2, v0]
+    # (rho 0.5). Innovations dp = 1, dv = 0.6 (cx moved 1 in t, 0.4 in t-1).
+    # sigma 0.0736558: v0 = 1.08503, k11 = 0.801089, k12 = 0.0718683 ->
+    # 0.801089 + 0.6 * 0.0718683 = 0.844210; sigma 0.1: v0 = 2,
+    # k11 = 0.694772, k12 = 0.0893761 -> 0.748398
+    assert gains[True] == pytest.approx(0.844210, abs=2e-5)
+    assert gains[False] == pytest.approx(0.748398, abs=2e-5)
 
 
 def test_low_stage_is_stricter():
