@@ -40,15 +40,21 @@ class ChainTracker(BaseTracker):
 
     1. confirmed tracks (observed in t-1 and lost ones, in one assignment)
        against nodes scoring ``>= init_score_thr``;
-    2. confirmed tracks observed in t-1 and still free against the low nodes
-       (``score_thr <= score < init_score_thr``), stricter
-       (``low_match_iou_thr``): low nodes only continue tracks (ByteTrack);
-    3. tentative tracks against the high nodes left;
-    4. high nodes left start tentative tracks, confirmed at once when scoring
+    2. confirmed tracks still free (lost ones too with ``low_revive``, else
+       only those observed in t-1) against the low nodes (``score_thr <=
+       score < init_score_thr``), stricter (``low_match_iou_thr``): a person
+       stepping out from behind another scores low, and its node's own t-1
+       box links it to the track;
+    3. tentative tracks against the high nodes left, then (``low_tentative``)
+       the tentative tracks still free against the low nodes left, at
+       ``low_match_iou_thr``;
+    4. nodes left start tentative tracks (high ones; low ones too with
+       ``low_birth``), confirmed at once when scoring
        ``>= confirm_score_thr``, otherwise after ``min_hits`` consecutive
-       matched frames; a tentative track dies at its first miss. With
-       ``id_score_thr`` set, a high node that failed the ID gate starts no
-       track while its frame t box overlaps a live track (below).
+       matched frames, so a one-frame false node is never shown; a tentative
+       track dies at its first miss. With ``id_score_thr`` set, a node that
+       failed the ID gate starts no track while its frame t box overlaps a
+       live track (below).
 
     The ID gate (``id_score_thr``). The ID-verification score says whether a
     node's two boxes are one person; its training target is 0 when they are
@@ -403,8 +409,8 @@ class ChainTracker(BaseTracker):
         st.boxes = shown
         kept = self._select(keep)
 
-        # 6. high nodes left start tentative tracks (confirmed at once when
-        # confident enough); the velocity of their pair, loosely trusted. An
+        # 6. nodes left (high; low too with low_birth) start tentative tracks
+        # (confirmed at once when confident enough); the velocity of their pair, loosely trusted. An
         # unverified node on a kept track is that track's person: no birth
         free_nodes = (can_continue | high) if self.low_birth else high.clone()
         free_nodes[m_nodes] = False
