@@ -52,7 +52,9 @@ def instances_to_mot_rows(frame: int, bboxes: torch.Tensor,
 
 def _write_rows(path: str, rows: np.ndarray, pad_to: int) -> None:
     """Write (R, C) rows as MOTChallenge text, padded with -1 to pad_to."""
-    rows = np.asarray(rows, dtype=float).reshape(len(rows), -1)
+    rows = np.asarray(rows, dtype=float)
+    # a tracker that output nothing gives (0, C) rows: an empty file
+    rows = rows.reshape(len(rows), rows.shape[-1] if rows.size else pad_to)
     if rows.shape[1] < pad_to:
         pad = np.full((len(rows), pad_to - rows.shape[1]), -1.0)
         rows = np.concatenate([rows, pad], axis=1)

@@ -74,4 +74,5 @@ model = dict(
         adapt_noise=True,
         noise_prior_count=8.0,
         noise_max_count=4000.0,
-        min_obs_noise=0.01))
+        min_obs_noise=0.01,
+        confirm_at_start=True))

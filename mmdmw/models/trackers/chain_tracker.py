@@ -50,11 +50,12 @@ class ChainTracker(BaseTracker):
        ``low_match_iou_thr``;
     4. nodes left start tentative tracks (high ones; low ones too with
        ``low_birth``), confirmed at once when scoring
-       ``>= confirm_score_thr``, otherwise after ``min_hits`` consecutive
-       matched frames, so a one-frame false node is never shown; a tentative
-       track dies at its first miss. With ``id_score_thr`` set, a node that
-       failed the ID gate starts no track while its frame t box overlaps a
-       live track (below).
+       ``>= confirm_score_thr`` (or, high ones, in the video's first
+       ``min_hits - 1`` frames: ``confirm_at_start``), otherwise after
+       ``min_hits`` consecutive matched frames, so a one-frame false node
+       is never shown; a tentative track dies at its first miss. With
+       ``id_score_thr`` set, a node that failed the ID gate starts no track
+       while its frame t box overlaps a live track (below).
 
     The ID gate (``id_score_thr``). The ID-verification score says whether a
     node's two boxes are one person; its training target is 0 when they are
@@ -149,6 +150,12 @@ class ChainTracker(BaseTracker):
         noise_prior_count (float): Defaults to 8.
         noise_max_count (float): Defaults to 4000.
         min_obs_noise (float): Defaults to 0.01.
+        confirm_at_start (bool): In a video's first ``min_hits - 1`` frames,
+            where no track can have ``min_hits`` hits yet, tracks born from
+            high nodes are confirmed at once (SORT's rule: its first
+            ``min_hits`` frames output every track), so the people present
+            when the video starts are not shown a frame late. Defaults to
+            True.
     """
 
     def __init__(self,
@@ -175,6 +182,7 @@ class ChainTracker(BaseTracker):
                  noise_prior_count: float = 8.0,
                  noise_max_count: float = 4000.0,
                  min_obs_noise: float = 0.01,
+                 confirm_at_start: bool = True,
                  **kwargs) -> None:
         if not 0 <= pair_correlation < 1:
             raise ValueError(f'pair_correlation must be in [0, 1), got '
@@ -206,6 +214,7 @@ class ChainTracker(BaseTracker):
         self.noise_prior_count = noise_prior_count
         self.noise_max_count = noise_max_count
         self.min_obs_noise = min_obs_noise
+        self.confirm_at_start = confirm_at_start
         super().__init__(num_frames_retain=num_frames_retain, **kwargs)
 
     # state -----------------------------------------------------------------
@@ -214,6 +223,7 @@ class ChainTracker(BaseTracker):
         """Forget all tracks and restart the id counter at 0."""
         self.num_tracks = 0  # id counter, as in mmdet's BaseTracker
         self.frame_id = -1  # latest frame seen
+        self.frames_seen = 0  # frames of this video tracked so far
         self.state = Dict(
             ids=torch.zeros((0, ), dtype=torch.long),
             pos=torch.zeros((0, 4)),  # cx, cy, w, h in the latest frame
@@ -332,6 +342,7 @@ class ChainTracker(BaseTracker):
         if frame_id == 0 or 0 <= frame_id <= self.frame_id:
             self.reset()
         self.frame_id = frame_id
+        self.frames_seen += 1
         prev_bboxes, cur_bboxes, scores = (prev_bboxes.float(),
                                            cur_bboxes.float(), scores.float())
         self._follow(cur_bboxes)
@@ -409,9 +420,10 @@ class ChainTracker(BaseTracker):
         st.boxes = shown
         kept = self._select(keep)
 
-        # 6. nodes left (high; low too with low_birth) start tentative tracks
-        # (confirmed at once when confident enough); the velocity of their pair, loosely trusted. An
-        # unverified node on a kept track is that track's person: no birth
+        # 6. nodes left (high; low too with low_birth) start tentative
+        # tracks (confirmed at once when confident enough); the velocity of
+        # their pair, loosely trusted. An unverified node on a kept track is
+        # that track's person: no birth
         free_nodes = (can_continue | high) if self.low_birth else high.clone()
         free_nodes[m_nodes] = False
         unverified = (free_nodes & ~verified).nonzero()[:, 0]  # (U,)
@@ -426,6 +438,9 @@ class ChainTracker(BaseTracker):
                                       self.init_velocity_std)
         b_confirmed = (scores[born] >= self.confirm_score_thr) | (
             self.min_hits <= 1)
+        if self.confirm_at_start and self.frames_seen < self.min_hits:
+            # no track can have min_hits hits yet: high nodes show at once
+            b_confirmed |= high[born]
         newborn = Dict(
             ids=self._new_ids(born.numel()).to(cur_bboxes.device),
             pos=b_pos,

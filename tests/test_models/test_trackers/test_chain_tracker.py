@@ -391,14 +391,43 @@ def test_registered_in_mmdet():
 # new state transitions: tentative tracks, confirmation, low-score stage ----
 
 def test_tentative_track_is_confirmed_after_min_hits():
-    # score 0.6: starts a track (>= init 0.5) but below confirm_score_thr
-    # 0.7, so it is shown from its second consecutive hit on, same id
-    scene = [{'a': box_at(2 * t)} for t in range(3)]
+    # score 0.6: starts a track (>= init 0.5) in frame 1 but below
+    # confirm_score_thr 0.7, so it is shown from its second consecutive hit
+    # on, same id (frame 0 is empty: births there are confirm_at_start's)
+    scene = [{}] + [{'a': box_at(2 * t)} for t in range(3)]
     tracker = ChainTracker(min_hits=2)
     out = run(tracker, scene, scores={'a': 0.6})
-    assert out == [{}, {'a': 0}, {'a': 0}]
+    assert out == [{}, {}, {'a': 0}, {'a': 0}]
     assert tracker.memo.hits.tolist() == [3]
     assert tracker.memo.confirmed.tolist() == [True]
+
+
+def test_people_present_at_start_are_shown_at_once():
+    # frame 0: no track can have min_hits = 2 hits yet, so a's 0.6 node
+    # (>= init 0.5, < confirm 0.7) is confirmed at birth; b's low 0.4 node
+    # still starts only a tentative track; c, a 0.6 newcomer in frame 1,
+    # is shown from its second hit
+    scene = [{'a': box_at(0), 'b': box_at(100)},
+             {'a': box_at(2), 'b': box_at(102), 'c': box_at(200)},
+             {'a': box_at(4), 'b': box_at(104), 'c': box_at(202)}]
+    scores = {'a': 0.6, 'b': 0.4, 'c': 0.6}
+    out = run(ChainTracker(min_hits=2), scene, scores=scores)
+    assert out == [{'a': 0}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1, 'c': 2}]
+    off = run(ChainTracker(min_hits=2, confirm_at_start=False), scene,
+              scores=scores)
+    assert off == [{}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1, 'c': 2}]
+
+
+def test_confirm_at_start_spans_min_hits_minus_one_frames_of_each_video():
+    # min_hits = 3: births in a video's first 2 frames are confirmed at
+    # once, a birth in its third frame is not; a new video (frame_id back
+    # to 0) starts the count again
+    scene = [{'a': box_at(0)}, {'a': box_at(2), 'b': box_at(100)},
+             {'a': box_at(4), 'b': box_at(102), 'c': box_at(200)}]
+    tracker = ChainTracker(min_hits=3)
+    for _ in range(2):
+        out = run(tracker, scene, scores={'a': 0.6, 'b': 0.6, 'c': 0.6})
+        assert out == [{'a': 0}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1}]
 
 
 def test_confident_node_is_confirmed_at_once():
@@ -408,19 +437,19 @@ def test_confident_node_is_confirmed_at_once():
 
 
 def test_tentative_track_dies_at_first_miss():
-    # a tentative track (0.6 < confirm 0.7) missed in frame 1 is deleted at
-    # once (a confirmed one would be kept num_frames_retain frames); the
-    # person seen again in frame 2 starts a new tentative track, id 1 (ids
-    # are taken at birth)
-    scene = [{'a': box_at(0)}, {}, {'a': box_at(0)}, {'a': box_at(0)}]
+    # a tentative track (0.6 < confirm 0.7) born in frame 1 and missed in
+    # frame 2 is deleted at once (a confirmed one would be kept
+    # num_frames_retain frames); the person seen again in frame 3 starts a
+    # new tentative track, id 1 (ids are taken at birth)
+    scene = [{}, {'a': box_at(0)}, {}, {'a': box_at(0)}, {'a': box_at(0)}]
     tracker = ChainTracker(min_hits=2)
-    for t, frame in enumerate(scene[:2]):
+    for t, frame in enumerate(scene[:3]):
         run_frame = nodes_for(frame, scene[t - 1] if t else {},
                               scores={'a': 0.6})
         tracker.track(*run_frame, frame_id=t)
-        assert len(tracker) == (1 if t == 0 else 0)
+        assert len(tracker) == (1 if t == 1 else 0)
     out = run(ChainTracker(min_hits=2), scene, scores={'a': 0.6})
-    assert out == [{}, {}, {}, {'a': 1}]
+    assert out == [{}, {}, {}, {}, {'a': 1}]
 
 
 def test_false_node_never_confirmed_is_never_shown():
