@@ -86,8 +86,12 @@ if [[ -n $FETCH ]]; then  # ------------------------------------------------ --f
     --python-version "$PYVER" --implementation cp --platform manylinux_2_28_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$FETCH" \
     "${WHEELS[@]}" || exit 1
-  run "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary=:all: \
-    --no-build-isolation -d "$FETCH" "$MMCV" || exit 1
+  # pip reads the sdist's metadata in an isolated build environment: keep setuptools there
+  # below 82 (mmcv's setup.py imports pkg_resources); PIP_CONSTRAINT reaches that environment
+  constraint=$(mktemp) && echo 'setuptools<82' > "$constraint" || exit 1
+  run env PIP_CONSTRAINT="$constraint" "$PY" -m pip download --disable-pip-version-check \
+    --no-deps --no-binary=:all: -d "$FETCH" "$MMCV" || exit 1
+  rm -f "$constraint"
   echo "wheelhouse ready: $FETCH (bash tools/gpu_check.sh OUT_DIR --wheelhouse $FETCH)"
   exit 0
 fi

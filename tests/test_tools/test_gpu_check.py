@@ -147,6 +147,9 @@ def test_fetch_wheels_dry_run(tmp_path):
     assert wheels[wheels.index('--python-version') + 1] == '3.12'
     assert 'mmdet==3.3.0' in wheels and 'mmengine==0.10.7' in wheels
     assert 'mmcv==2.1.0' in sdist and '--no-binary=:all:' in sdist
+    # the sdist's metadata is read with setuptools < 82 (pkg_resources)
+    assert sdist[:2] == ['env', next(a for a in sdist
+                                     if a.startswith('PIP_CONSTRAINT='))]
 
 
 def cfg_options(cmd: list) -> Config:
