@@ -148,16 +148,28 @@ print(subprocess.run([os.path.join(CUDA_HOME, "bin", "nvcc"), "--version"], chec
   [[ -z ${ARCH_ERROR:-} ]] || { echo "error: $ARCH_ERROR" >&2; return 1; }
 }
 
+# Each stage printed before the next, so that a crash (seen: a segfault on CUDA 13.0 + torch 2.11)
+# shows how far it got; run with -X faulthandler, which prints the Python stack of a segfault.
 CUDA_OPS_CHECK='import torch, mmcv
+print("import mmcv", mmcv.__version__, flush=True)
 from mmcv.ops import get_compiling_cuda_version, nms
+print("import mmcv.ops: ok", flush=True)
 assert mmcv.__version__ == "2.1.0", mmcv.__version__
+print("ops built with CUDA", get_compiling_cuda_version(), flush=True)
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]], device="cuda")
 kept = nms(boxes, torch.tensor([0.9, 0.8], device="cuda"), 0.5)[1]
 assert kept.is_cuda and kept.tolist() == [0], kept
 print("mmcv", mmcv.__version__, "CUDA ops built with CUDA", get_compiling_cuda_version())'
 
 step_build() {
-  if probe "$PY" -c "$CUDA_OPS_CHECK"; then
+  # the ops check imports mmcv, which imports mmengine: install it (and its small pure-Python
+  # needs, offline: the wheelhouse has no opencv-python, a PyTorch image has the headless one)
+  if [[ -n $WHEELHOUSE ]]; then
+    pip_install --no-deps mmengine==0.10.7 addict yapf termcolor platformdirs || return 1
+  else
+    pip_install mmengine==0.10.7 || return 1
+  fi
+  if probe "$PY" -X faulthandler -c "$CUDA_OPS_CHECK"; then
     echo "mmcv 2.1.0 with CUDA ops is already installed: nothing to build"
     return 0
   fi
@@ -167,7 +179,7 @@ step_build() {
     "$PY" -m pip install --disable-pip-version-check \
     ${WHEELHOUSE:+--no-index --find-links "$WHEELHOUSE"} \
     --no-build-isolation --no-cache-dir --force-reinstall --no-deps "$MMCV" || return 1
-  run "$PY" -c "$CUDA_OPS_CHECK"
+  run "$PY" -X faulthandler -c "$CUDA_OPS_CHECK"
 }
 
 step_install() {
