@@ -133,12 +133,17 @@ def test_the_default_limits_drop_people(head):
         head.test_cfg = decode_cfg
 
 
-def test_the_tracker_shows_all_300(cfg, head):
+@pytest.mark.parametrize('confirm_at_start, first_frame',
+                         [(True, NUM_PEOPLE), (False, NUM_CLEAR)])
+def test_the_tracker_shows_all_300(cfg, head, confirm_at_start, first_frame):
     """Frame 0: the 200 clear people (>= confirm_score_thr) are shown at
-    once, the 100 half hidden start tentative tracks; frame 1: all 300 are
-    matched to their own track and shown, ids unchanged."""
+    once; the 100 half hidden (>= init_score_thr) too where no track can
+    have min_hits hits yet (confirm_at_start, the default), else they start
+    tentative tracks. Frame 1: all 300 are matched to their own track and
+    shown, ids unchanged."""
     with DefaultScope.overwrite_default_scope('mmdet'):
-        tracker = MODELS.build(cfg.model.tracker)
+        tracker = MODELS.build(
+            dict(cfg.model.tracker, confirm_at_start=confirm_at_start))
     tracker.reset()
     shown = []
     for frame_id, shift in enumerate((0.0, SHIFT)):
@@ -147,7 +152,7 @@ def test_the_tracker_shows_all_300(cfg, head):
                             cur_bboxes=nodes.bboxes, scores=nodes.scores,
                             id_scores=nodes.id_scores, frame_id=frame_id)
         shown.append(out)
-    assert len(shown[0]) == NUM_CLEAR
+    assert len(shown[0]) == first_frame
     assert len(shown[1]) == NUM_PEOPLE
     assert len(set(shown[1].instances_id.tolist())) == NUM_PEOPLE
     assert set(shown[0].instances_id.tolist()) <= set(
