@@ -137,7 +137,12 @@ class ChainTracker(BaseTracker):
             Defaults to True.
         low_birth (bool): Low nodes left start tentative tracks too; they
             are shown only after ``min_hits`` consecutive hits, so a
-            one-frame false node never shows. Defaults to True.
+            one-frame false node never shows. Off by default: a trained
+            network's low-score false positives persist from frame to frame
+            (duplicates and partial boxes near people), so two hits do not
+            filter them (the quick-start model's unseen test videos: false
+            positives 87 instead of 34, ID switches 10 instead of 2, HOTA
+            -5.0; BENCHMARKS.md §4). Defaults to False.
         adapt_noise (bool): Estimate the corner noise online from the chain
             residual: the frame t-1 box is predicted twice, as the t box of
             the node of t-1 and the t-1 box of the node of t; with
@@ -177,7 +182,7 @@ class ChainTracker(BaseTracker):
                  output_lost: bool = False,
                  low_revive: bool = True,
                  low_tentative: bool = True,
-                 low_birth: bool = True,
+                 low_birth: bool = False,
                  adapt_noise: bool = True,
                  noise_prior_count: float = 8.0,
                  noise_max_count: float = 4000.0,

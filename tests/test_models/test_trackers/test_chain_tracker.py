@@ -116,16 +116,40 @@ def test_low_nodes_confirm_a_tentative_track_after_min_hits():
     # consecutive hits = min_hits: confirmed and shown from frame 2 on.
     # Without low_tentative the low node cannot continue the tentative
     # track, which dies; the node starts another (id 2) each frame: b is
-    # never shown
+    # never shown. By default (no low births) b's low nodes start nothing
     scene = [{'a': box_at(0)}, {'a': box_at(0), 'b': box_at(100)},
              {'a': box_at(0), 'b': box_at(102)},
              {'a': box_at(0), 'b': box_at(104)}]
-    out = run(ChainTracker(), scene, scores={'b': 0.4})
+    out = run(ChainTracker(low_birth=True), scene, scores={'b': 0.4})
     assert out == [{'a': 0}, {'a': 0}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1}]
-    tracker = ChainTracker(low_tentative=False)
+    tracker = ChainTracker(low_birth=True, low_tentative=False)
     out = run(tracker, scene, scores={'b': 0.4})
     assert out == [{'a': 0}] * 4
     assert tracker.ids == [0, 3]  # b's tentative tracks 1, 2, 3 in turn
+    tracker = ChainTracker()
+    assert run(tracker, scene, scores={'b': 0.4}) == [{'a': 0}] * 4
+    assert tracker.ids == [0]
+
+
+def test_low_nodes_continue_a_tentative_track_born_high():
+    # b is born from a high but unconfident node (0.6 < confirm 0.7) in
+    # frame 1, then seen at 0.4: the low node continues the tentative track
+    # (low_tentative), which reaches min_hits = 2 and is shown
+    scene = [{'a': box_at(0)}, {'a': box_at(0), 'b': box_at(100)},
+             {'a': box_at(0), 'b': box_at(102)}]
+    tracker = ChainTracker()
+    prevs = [{}] + scene[:-1]
+    out = []
+    for t, (frame, score) in enumerate(zip(scene, (0.9, 0.6, 0.4))):
+        res = tracker.track(*nodes_for(frame, prevs[t],
+                                       scores={'b': score}), frame_id=t)
+        out.append(sorted(res.instances_id.tolist()))
+    assert out == [[0], [0], [0, 1]]
+    off = ChainTracker(low_tentative=False)
+    for t, (frame, score) in enumerate(zip(scene, (0.9, 0.6, 0.4))):
+        res = off.track(*nodes_for(frame, prevs[t], scores={'b': score}),
+                        frame_id=t)
+    assert res.instances_id.tolist() == [0]
 
 
 def test_swapped_input_order_keeps_ids():
@@ -405,17 +429,20 @@ def test_tentative_track_is_confirmed_after_min_hits():
 def test_people_present_at_start_are_shown_at_once():
     # frame 0: no track can have min_hits = 2 hits yet, so a's 0.6 node
     # (>= init 0.5, < confirm 0.7) is confirmed at birth; b's low 0.4 node
-    # still starts only a tentative track; c, a 0.6 newcomer in frame 1,
-    # is shown from its second hit
+    # starts at most a tentative track (with low_birth, shown from its
+    # second hit); c, a 0.6 newcomer in frame 1, is shown from its second
+    # hit
     scene = [{'a': box_at(0), 'b': box_at(100)},
              {'a': box_at(2), 'b': box_at(102), 'c': box_at(200)},
              {'a': box_at(4), 'b': box_at(104), 'c': box_at(202)}]
     scores = {'a': 0.6, 'b': 0.4, 'c': 0.6}
     out = run(ChainTracker(min_hits=2), scene, scores=scores)
+    assert out == [{'a': 0}, {'a': 0}, {'a': 0, 'c': 1}]
+    out = run(ChainTracker(min_hits=2, low_birth=True), scene, scores=scores)
     assert out == [{'a': 0}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1, 'c': 2}]
     off = run(ChainTracker(min_hits=2, confirm_at_start=False), scene,
               scores=scores)
-    assert off == [{}, {'a': 0, 'b': 1}, {'a': 0, 'b': 1, 'c': 2}]
+    assert off == [{}, {'a': 0}, {'a': 0, 'c': 1}]
 
 
 def test_confirm_at_start_spans_min_hits_minus_one_frames_of_each_video():
@@ -467,12 +494,13 @@ def test_low_node_revives_a_lost_confirmed_track():
     # prediction (IoU 1 >= low_match_iou_thr 0.5) continues it: the
     # network linked the node to a's box in t-1 (low_revive). The old rule
     # (low_revive=False): low nodes continue only tracks seen in t-1, so a
-    # stays lost and the node starts a tentative track (id 1)
+    # stays lost (and, with low_birth, the node starts a tentative track)
     seen = [{'a': box_at(0)}, {'a': box_at(0)}]
     prev, cur, _, ids = nodes_for({'a': box_at(0)}, {'a': box_at(0)})
-    for low_revive, shown, misses in ((True, [0], [0]),
-                                      (False, [], [2, 0])):
-        tracker = ChainTracker(low_revive=low_revive)
+    for low_revive, low_birth, shown, misses in (
+            (True, False, [0], [0]), (False, False, [], [2]),
+            (False, True, [], [2, 0])):
+        tracker = ChainTracker(low_revive=low_revive, low_birth=low_birth)
         run(tracker, seen)
         res = tracker.track(prev, cur, torch.tensor([0.4]), ids, frame_id=2)
         assert res.instances_id.tolist() == [0]  # continued (seen in t-1)
@@ -486,7 +514,7 @@ def test_low_node_revives_a_lost_confirmed_track():
 def test_low_node_does_not_revive_a_lost_track_loosely():
     # the same low node 8 px off a's lost box: association score 0.43
     # (test_low_stage_is_stricter) < low_match_iou_thr 0.5: no revival
-    tracker = ChainTracker(obs_noise=1e-3, adapt_noise=False)
+    tracker = ChainTracker(obs_noise=1e-3, adapt_noise=False, low_birth=True)
     run(tracker, [{'a': box_at(0)}, {'a': box_at(0)}])
     tracker.track(torch.zeros(0, 4), torch.zeros(0, 4), torch.zeros(0),
                   torch.zeros(0), frame_id=2)
