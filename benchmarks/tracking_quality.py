@@ -152,8 +152,9 @@ def score_condition(make: Callable[[int], Sequence_],
                     seeds: Sequence[int],
                     chain_variants: Optional[Dict[str, dict]] = None,
                     with_mmdet: bool = True,
-                    with_legacy: bool = True) -> PerSeed:
-    """Every tracker's metrics on every seed of one condition."""
+                    with_legacy: bool = True,
+                    metrics: Sequence[str] = METRICS) -> PerSeed:
+    """Every tracker's ``metrics`` on every seed of one condition."""
     out: PerSeed = {}
     for seed in seeds:
         gt, length, frames = make(seed)
@@ -161,8 +162,8 @@ def score_condition(make: Callable[[int], Sequence_],
                                with_mmdet=with_mmdet, with_legacy=with_legacy)
         for name, step in steps.items():
             scores = evaluate_mot(gt, run_tracker(step, frames), length)
-            per_metric = out.setdefault(name, {m: [] for m in METRICS})
-            for metric in METRICS:
+            per_metric = out.setdefault(name, {m: [] for m in metrics})
+            for metric in metrics:
                 per_metric[metric].append(scores[metric])
     return out
 

@@ -29,12 +29,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from _trackers import build_trackers
 from mmdmw.datasets.synthetic_mot import simulate_crowd_gt
 from mmdmw.evaluation.synthetic_detections import load_mot_txt
-from mmdmw.evaluation.trackeval_utils import evaluate_mot
 from tracking_quality import (CROWD_FRAMES, OURS, Noise, crowd_sequence,
-                              run_tracker, sequence_info, tud_sequence)
+                              score_condition, sequence_info, tud_sequence)
 
 METRICS = ('HOTA', 'DetA', 'AssA', 'LocA', 'MOTA', 'IDF1', 'IDSW')
 COORDS = ('cx', 'cy', 'w', 'h')
@@ -83,18 +81,10 @@ def parse_row(text: str) -> Noise:
 def score_variants(make, seeds: Sequence[int],
                    variants: Dict[str, dict]) -> Dict[str, Dict[str, float]]:
     """Mean over seeds of every metric, per tracker."""
-    per: Dict[str, Dict[str, List[float]]] = {}
-    for seed in seeds:
-        gt, length, frames = make(seed)
-        steps = build_trackers({OURS: {}, **variants}, with_mmdet=False,
-                               with_legacy=True)
-        for name, step in steps.items():
-            scores = evaluate_mot(gt, run_tracker(step, frames), length)
-            for metric in METRICS:
-                per.setdefault(name, {}).setdefault(metric, []).append(
-                    scores[metric])
+    per_seed = score_condition(make, seeds, {OURS: {}, **variants},
+                               with_mmdet=False, metrics=METRICS)
     return {name: {m: float(np.mean(v)) for m, v in metrics.items()}
-            for name, metrics in per.items()}
+            for name, metrics in per_seed.items()}
 
 
 def main() -> None:

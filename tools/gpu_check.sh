@@ -33,9 +33,11 @@ declare -A LIMIT=([env]=60 [build]=480 [install]=180 [pytest]=300 [train]=240 [t
 declare -A NEEDS=([build]=env [install]=build [pytest]=install [train]=install [track]=train)
 R50_CONFIG=configs/dmw/retina_dmw_r50_mot17.py
 MMCV=mmcv==2.1.0
+# mmengine and its pure-Python needs that a PyTorch image lacks (mmcv imports mmengine).
+MMENGINE=(mmengine==0.10.7 addict yapf platformdirs termcolor)
 # What an offline PyTorch image usually lacks (--fetch-wheels); the mmcv sdist comes apart.
-WHEELS=(mmengine==0.10.7 mmdet==3.3.0 trackeval==1.3.0 addict yapf platformdirs termcolor
-        terminaltables pycocotools shapely "setuptools<82" wheel ninja)
+WHEELS=("${MMENGINE[@]}" mmdet==3.3.0 trackeval==1.3.0 terminaltables pycocotools shapely
+        "setuptools<82" wheel ninja)
 
 die() { echo "error: $*" >&2; exit 2; }
 
@@ -159,15 +161,15 @@ print("ops built with CUDA", get_compiling_cuda_version(), flush=True)
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]], device="cuda")
 kept = nms(boxes, torch.tensor([0.9, 0.8], device="cuda"), 0.5)[1]
 assert kept.is_cuda and kept.tolist() == [0], kept
-print("mmcv", mmcv.__version__, "CUDA ops built with CUDA", get_compiling_cuda_version())'
+print("CUDA nms: ok")'
 
 step_build() {
   # the ops check imports mmcv, which imports mmengine: install it (and its small pure-Python
   # needs, offline: the wheelhouse has no opencv-python, a PyTorch image has the headless one)
   if [[ -n $WHEELHOUSE ]]; then
-    pip_install --no-deps mmengine==0.10.7 addict yapf termcolor platformdirs || return 1
+    pip_install --no-deps "${MMENGINE[@]}" || return 1
   else
-    pip_install mmengine==0.10.7 || return 1
+    pip_install "${MMENGINE[0]}" || return 1
   fi
   if probe "$PY" -X faulthandler -c "$CUDA_OPS_CHECK"; then
     echo "mmcv 2.1.0 with CUDA ops is already installed: nothing to build"
@@ -283,7 +285,7 @@ export PY WHEELHOUSE DRY_RUN ARCH ARCH_SOURCE JOBS SCRATCH MMCV R50_CONFIG CUDA_
 export ARCH_ERROR="${ARCH_ERROR:-}" MPLBACKEND=Agg PYTHONUNBUFFERED=1
 export -f run probe pip_install step_env step_build step_install step_pytest step_train step_track
 # Arrays do not cross into the step's bash: hand them over as declarations.
-ARRAYS="$(declare -p TRAIN_OPTIONS TRACK_OPTIONS)"
+ARRAYS="$(declare -p TRAIN_OPTIONS TRACK_OPTIONS MMENGINE)"
 export ARRAYS
 
 echo "mmdmw GPU check — $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname)"
