@@ -61,6 +61,7 @@ while (($#)); do
 done
 OUT_DIR=$(realpath -m "${OUT_DIR:-work_dirs/gpu_check}")
 SCRATCH=$(realpath -m "${SCRATCH:-$OUT_DIR/work}")
+WHEEL_DIR=$OUT_DIR/wheels
 [[ -z $WHEELHOUSE ]] || WHEELHOUSE=$(realpath -m "$WHEELHOUSE")
 # nproc alone would honour OMP_NUM_THREADS (a 1 there would build with one job)
 JOBS=${MAX_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
@@ -176,12 +177,51 @@ step_build() {
     return 0
   fi
   pip_install "setuptools<82" wheel ninja || return 1
-  # --no-cache-dir --force-reinstall: never reuse a CPU-only mmcv wheel from pip's cache
+  # The wheel is kept in OUT_DIR/wheels: put it in a --wheelhouse and the next run on the same
+  # image installs it instead of building. --no-cache-dir: never reuse a CPU-only mmcv wheel
+  # from pip's cache.
   run env TORCH_CUDA_ARCH_LIST="$ARCH" MMCV_WITH_OPS=1 FORCE_CUDA=1 MAX_JOBS="$JOBS" \
-    "$PY" -m pip install --disable-pip-version-check \
+    "$PY" -m pip wheel --disable-pip-version-check \
     ${WHEELHOUSE:+--no-index --find-links "$WHEELHOUSE"} \
-    --no-build-isolation --no-cache-dir --force-reinstall --no-deps "$MMCV" || return 1
-  run "$PY" -X faulthandler -c "$CUDA_OPS_CHECK"
+    --no-build-isolation --no-cache-dir --no-deps -w "$WHEEL_DIR" "$MMCV" || return 1
+  local -a built=("$WHEEL_DIR"/mmcv-2.1.0-*.whl)
+  run "$PY" -m pip install --disable-pip-version-check --no-index --no-deps --force-reinstall \
+    "${built[0]}" || return 1
+  run "$PY" -X faulthandler -c "$CUDA_OPS_CHECK" && return 0
+  diagnose_ops
+  return 1
+}
+
+# After a failed ops check: which stage fails, each in a process of its own (exit 139 is a
+# segfault), the extension's unresolved or CUDA libraries, and a native backtrace where a
+# debugger exists (the CUDA images carry cuda-gdb, which also debugs host code).
+OPS_STAGES=(
+  'import torch, mmcv'
+  'import torch, mmcv._ext'
+  'import torch; from mmcv.ops import nms'
+  'import torch; from mmcv.ops import nms; b = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10]]); assert nms(b, torch.tensor([.9, .8]), .5)[1].tolist() == [0]'
+  'import torch; from mmcv.ops import nms; b = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10]]).cuda(); assert nms(b, torch.tensor([.9, .8]).cuda(), .5)[1].tolist() == [0]')
+diagnose_ops() {
+  echo "== the ops check failed; its stages one by one (exit 139: segmentation fault)"
+  local stage rc so debugger
+  for stage in "${OPS_STAGES[@]}"; do
+    timeout 120 "$PY" -X faulthandler -c "$stage" > "$SCRATCH/stage.out" 2>&1
+    rc=$?
+    printf 'exit %3d  %s\n' "$rc" "$stage"
+    ((rc == 0)) || sed 's/^/          /' "$SCRATCH/stage.out" | tail -15
+  done
+  so=$("$PY" -c 'import glob, sysconfig
+print(*glob.glob(sysconfig.get_paths()["platlib"] + "/mmcv/_ext*.so"))')
+  if [[ -n $so ]]; then
+    echo "== $so: size $(stat -c %s "$so"), libraries (not found / CUDA / C++):"
+    # (torch's own libraries resolve once torch is imported: not listed)
+    ldd "$so" | grep -E 'not found|cuda|stdc' | grep -vE 'lib(c10|torch)' || true
+  fi
+  debugger=$(command -v gdb || command -v cuda-gdb) \
+    || { echo "no gdb or cuda-gdb here: no native backtrace"; return 0; }
+  echo "== native backtrace ($debugger)"
+  timeout 180 "$debugger" -batch -ex run -ex 'bt 40' --args "$PY" -c "$CUDA_OPS_CHECK" 2>&1 \
+    | grep -vE '^\[(New|Thread .* exited)|^warning: ' | tail -80
 }
 
 step_install() {
@@ -281,11 +321,11 @@ else
 fi
 selected() { [[ " ${SELECTED[*]} " == *" $1 "* ]]; }
 
-export PY WHEELHOUSE DRY_RUN ARCH ARCH_SOURCE JOBS SCRATCH MMCV R50_CONFIG CUDA_OPS_CHECK
+export PY WHEELHOUSE WHEEL_DIR DRY_RUN ARCH ARCH_SOURCE JOBS SCRATCH MMCV R50_CONFIG CUDA_OPS_CHECK
 export ARCH_ERROR="${ARCH_ERROR:-}" MPLBACKEND=Agg PYTHONUNBUFFERED=1
-export -f run probe pip_install step_env step_build step_install step_pytest step_train step_track
+export -f run probe pip_install diagnose_ops step_env step_build step_install step_pytest step_train step_track
 # Arrays do not cross into the step's bash: hand them over as declarations.
-ARRAYS="$(declare -p TRAIN_OPTIONS TRACK_OPTIONS MMENGINE)"
+ARRAYS="$(declare -p TRAIN_OPTIONS TRACK_OPTIONS MMENGINE OPS_STAGES)"
 export ARRAYS
 
 echo "mmdmw GPU check — $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname)"

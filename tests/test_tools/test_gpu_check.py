@@ -70,10 +70,16 @@ def test_build_is_for_this_gpu_only():
     assert build[:5] == ['env', 'TORCH_CUDA_ARCH_LIST=9.0', 'MMCV_WITH_OPS=1',
                          'FORCE_CUDA=1',
                          f'MAX_JOBS={len(os.sched_getaffinity(0))}']
-    assert build[5:8] == [sys.executable, '-m', 'pip']
-    for flag in ('--no-build-isolation', '--no-cache-dir',
-                 '--force-reinstall', '--no-deps'):
+    assert build[5:9] == [sys.executable, '-m', 'pip', 'wheel']
+    for flag in ('--no-build-isolation', '--no-cache-dir', '--no-deps'):
         assert flag in build
+    # the wheel is kept beside the logs, then installed over any other mmcv
+    wheel_dir = build[build.index('-w') + 1]
+    assert wheel_dir == osp.join(ROOT, 'work_dirs', 'gpu_check', 'wheels')
+    install = command_with(proc.stdout, f'{wheel_dir}/mmcv-2.1.0-*.whl')
+    assert '--force-reinstall' in install and '--no-index' in install
+    assert commands(proc.stdout).index(build) < commands(
+        proc.stdout).index(install)
     # the build tools first, setuptools below 82 (pkg_resources, STACK.md)
     tools = command_with(proc.stdout, 'setuptools<82')
     assert commands(proc.stdout).index(tools) < commands(
