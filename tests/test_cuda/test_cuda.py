@@ -41,6 +41,26 @@ FOCAL_NEG_AT_0 = 0.75 * 0.25 * math.log(2)  # focal loss, logit 0, negative
 RUN_TIMEOUT = 900  # s, one tool run
 
 
+@pytest.fixture(autouse=True)
+def full_float32():
+    """Compare with the CPU in full float32: on Ampere and later GPUs cuDNN's
+    convolutions default to TF32 (a 10-bit mantissa), which reorders the
+    near-tied scores of an untrained network (seen on an H200: 3 of a frame's 50 boxes
+    swapped in ``test_predict_on_cuda_matches_cpu``)."""
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.deterministic,
+             torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    yield
+    (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+     torch.backends.cudnn.deterministic,
+     torch.backends.cudnn.benchmark) = flags
+
+
 def build_model(**head_test_cfg) -> nn.Module:
     torch.manual_seed(0)
     cfg = Config.fromfile(CONFIG)
