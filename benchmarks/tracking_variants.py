@@ -69,12 +69,13 @@ def annotation_acceleration(gt: np.ndarray) -> Dict[str, float]:
 
 
 def parse_row(text: str) -> Noise:
-    """``jitter,drop,false_per_frame,min_score[,pair_corr]`` -> Noise."""
+    """``jitter,drop,false_per_frame,min_score[,pair_corr[,false_life]]``
+    -> Noise."""
     values = [float(v) for v in text.split(',')]
-    if len(values) not in (4, 5):
+    if len(values) not in (4, 5, 6):
         raise argparse.ArgumentTypeError(
-            f'a row is jitter,drop,false_per_frame,min_score[,pair_corr]; '
-            f'got {text!r}')
+            'a row is jitter,drop,false_per_frame,min_score[,pair_corr'
+            f'[,false_life]]; got {text!r}')
     return Noise(*values)
 
 

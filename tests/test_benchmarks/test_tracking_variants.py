@@ -46,6 +46,8 @@ def test_annotation_acceleration_without_runs_is_nan():
 
 def test_parse_row_rejects_wrong_length():
     assert tv.parse_row('0.05,0.1,0,0.7,0.6') == Noise(0.05, 0.1, 0, 0.7, 0.6)
+    assert tv.parse_row('0.05,0.1,2,0.7,0.6,3') == Noise(
+        0.05, 0.1, 2, 0.7, 0.6, false_life=3)
     with pytest.raises(Exception, match='jitter,drop'):
         tv.parse_row('0.05,0.1')
 

@@ -2,6 +2,7 @@
 (correlated pair errors, occlusion-dependent nodes)."""
 import numpy as np
 import pytest
+import torch
 
 from mmdmw.datasets.synthetic_mot import simulate_crowd_gt
 from mmdmw.evaluation.synthetic_detections import gt_pairs_per_frame
@@ -53,3 +54,76 @@ def test_visibility_options():
                                 score_by_visibility=True)
     ratio = (scaled[0]['scores'] / plain[0]['scores']).tolist()
     assert ratio == pytest.approx([0.5, 1.0, 0.5, 1.0])
+
+
+def walking_gt(num_ids: int, frames: int) -> np.ndarray:
+    """``num_ids`` 20 x 40 people 100 px apart, each walking 2 px right a
+    frame, fully visible, MOT17 rows."""
+    rows = [[f, i, 100 * i + 2 * f, 50, 20, 40, 1, 1, 1.0]
+            for f in range(1, frames + 1) for i in range(1, num_ids + 1)]
+    return np.array(rows, dtype=np.float64)
+
+
+def false_nodes(frames: list) -> list:
+    """Per frame: (prev boxes, cur boxes, scores) of the false nodes."""
+    out = []
+    for f in frames:
+        false = f['gt_ids'] == -1
+        out.append((f['prev_bboxes'][false].numpy(),
+                    f['cur_bboxes'][false].numpy(),
+                    f['scores'][false].numpy()))
+    return out
+
+
+def test_independent_false_nodes_are_the_default_draws():
+    gt = walking_gt(5, 30)
+    default = gt_pairs_per_frame(gt, false_per_frame=2, seed=7)
+    explicit = gt_pairs_per_frame(gt, false_per_frame=2, seed=7,
+                                  false_lifetime=1.0, false_on_person=0.9)
+    for a, b in zip(default, explicit):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_persistent_false_nodes_last_and_keep_the_mean_count():
+    frames = false_nodes(gt_pairs_per_frame(
+        walking_gt(5, 3000), jitter=0.0, drop=0.0, false_per_frame=2,
+        seed=0, img_wh=(640, 480), false_lifetime=3, false_on_person=0.0))
+    counts = [len(scores) for _, _, scores in frames]
+    assert np.mean(counts) == pytest.approx(2.0, rel=0.1)  # as independent
+    # Without jitter a node that lasts has the t box of frame t-1 as its
+    # t-1 box (background nodes stand still: prev == cur): a node is new
+    # with probability 1/lifetime, so 2/3 of them continue one.
+    continuing = total = 0
+    for (_, before, _), (prev, cur, _) in zip(frames[:-1], frames[1:]):
+        np.testing.assert_array_equal(prev, cur)
+        total += len(cur)
+        continuing += sum(bool((before == box).all(1).any()) for box in cur)
+    assert continuing / total == pytest.approx(2 / 3, abs=0.03)
+
+
+def test_persistent_false_nodes_on_people_follow_them():
+    gt = walking_gt(4, 400)
+    frames = gt_pairs_per_frame(gt, jitter=0.0, drop=0.0, false_per_frame=1,
+                                seed=1, false_lifetime=5,
+                                false_on_person=1.0)
+    moved = 0
+    for f, (prev, cur, scores) in enumerate(false_nodes(frames)):
+        people = gt[gt[:, 0] == f + 1][:, 2:6]
+        people = np.c_[people[:, :2], people[:, :2] + people[:, 2:]]
+        for p_box, c_box in zip(prev, cur):
+            iou = iou_one(c_box, people)
+            # a part of a person or a box beside them (PART_SHIFT/SCALE)
+            assert 0.05 < iou.max() < 0.6
+            # the person walked 2 px right; a node born this frame did not
+            moved += np.allclose(c_box - p_box, [2, 0, 2, 0], atol=1e-4)
+        assert ((scores >= 0) & (scores <= 1)).all()
+    assert moved > 200  # nodes that lasted moved with their person
+
+
+def iou_one(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    lt = np.maximum(box[:2], boxes[:, :2])
+    rb = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(1)
+    area = (box[2:] - box[:2]).prod()
+    return inter / (area + (boxes[:, 2:] - boxes[:, :2]).prod(1) - inter)
