@@ -47,9 +47,20 @@ OCSORT_CONFIG = os.path.join(
     MMDET_CONFIGS, 'ocsort',
     'ocsort_yolox_x_8xb4-amp-80e_crowdhuman-mot17halftrain_test-'
     'mot17halfval.py')
+#: The same trackers' settings for crowds, from mmdet's MOT20 configs (SORT
+#: has none: its MOT17 one is used).
+BYTETRACK_MOT20_CONFIG = os.path.join(
+    MMDET_CONFIGS, 'bytetrack',
+    'bytetrack_yolox_x_8xb4-80e_crowdhuman-mot20train_test-mot20test.py')
+OCSORT_MOT20_CONFIG = os.path.join(
+    MMDET_CONFIGS, 'ocsort',
+    'ocsort_yolox_x_8xb4-amp-80e_crowdhuman-mot20train_test-mot20test.py')
 #: Our model config whose ``model.tracker`` is the shipped ChainTracker.
 CHAIN_CONFIG = os.path.join(REPO_ROOT, 'configs', '_base_', 'models',
                             'retina_dmw_r50_fpn.py')
+#: Our MOT20 config: the ChainTracker settings for crowds.
+CHAIN_MOT20_CONFIG = os.path.join(REPO_ROOT, 'configs', 'dmw',
+                                  'retina_dmw_r50_mot20.py')
 
 #: Display name of the frozen pre-issue-10 tracker (the 'before' row).
 LEGACY = 'before (legacy)'
@@ -118,13 +129,19 @@ MMDET_TRACKERS = {
     'SORTTracker': (SORT_CONFIG, sort_step),
     'OCSORTTracker': (OCSORT_CONFIG, byte_step),
 }
+#: Their configs for crowds (``crowd=True``).
+MMDET_CROWD_CONFIGS = {
+    'ByteTracker': BYTETRACK_MOT20_CONFIG,
+    'SORTTracker': SORT_CONFIG,
+    'OCSORTTracker': OCSORT_MOT20_CONFIG,
+}
 
 
 def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
                    with_mmdet: bool = True,
                    with_legacy: bool = False,
-                   mmdet_names: Sequence[str] = tuple(MMDET_TRACKERS)
-                   ) -> Dict[str, StepFn]:
+                   mmdet_names: Sequence[str] = tuple(MMDET_TRACKERS),
+                   crowd: bool = False) -> Dict[str, StepFn]:
     """Fresh trackers, by display name, each as a per-frame step function.
 
     Args:
@@ -140,13 +157,20 @@ def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
         mmdet_names (Sequence[str]): Which of :data:`MMDET_TRACKERS`, in
             this order. Defaults to all three (``ByteTracker``,
             ``SORTTracker``, ``OCSORTTracker``).
+        crowd (bool): Every tracker with its settings for crowds, as the
+            MOT20 configs set them: ours from ``retina_dmw_r50_mot20.py``
+            (the variants' arguments on top), mmdet's from
+            :data:`MMDET_CROWD_CONFIGS`. Defaults to False (ours: the class
+            defaults, which the MOT17 configs keep; mmdet's: their MOT17
+            configs).
 
     Returns:
         dict[str, StepFn]: Name -> ``step(nodes, frame_id)``.
     """
     chain_variants = chain_variants or dict(ours={})
+    base = config_chain_kwargs(CHAIN_MOT20_CONFIG) if crowd else {}
     steps = {
-        name: chain_step(ChainTracker(**kwargs))
+        name: chain_step(ChainTracker(**{**base, **kwargs}))
         for name, kwargs in chain_variants.items()
     }
     if with_legacy:
@@ -154,6 +178,8 @@ def build_trackers(chain_variants: Optional[Dict[str, dict]] = None,
     if with_mmdet:
         for name in mmdet_names:
             config, adapter = MMDET_TRACKERS[name]
+            if crowd:
+                config = MMDET_CROWD_CONFIGS[name]
             with DefaultScope.overwrite_default_scope('mmdet'):
                 tracker = MODELS.build(mmdet_tracker_cfg(config))
             steps[name] = adapter(tracker)

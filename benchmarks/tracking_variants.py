@@ -79,11 +79,13 @@ def parse_row(text: str) -> Noise:
     return Noise(*values)
 
 
-def score_variants(make, seeds: Sequence[int],
-                   variants: Dict[str, dict]) -> Dict[str, Dict[str, float]]:
-    """Mean over seeds of every metric, per tracker."""
+def score_variants(make, seeds: Sequence[int], variants: Dict[str, dict],
+                   crowd: bool = False) -> Dict[str, Dict[str, float]]:
+    """Mean over seeds of every metric, per tracker (with ``crowd``, ours
+    and its variants start from the MOT20 config's tracker settings)."""
     per_seed = score_condition(make, seeds, {OURS: {}, **variants},
-                               with_mmdet=False, metrics=METRICS)
+                               with_mmdet=False, metrics=METRICS,
+                               crowd=crowd)
     return {name: {m: float(np.mean(v)) for m, v in metrics.items()}
             for name, metrics in per_seed.items()}
 
@@ -122,7 +124,8 @@ def main() -> None:
     for noise in args.rows:
         make = (tud_sequence(gt, info, noise) if args.family == 'tud' else
                 crowd_sequence(noise, args.crowd_frames))
-        means = score_variants(make, range(args.seeds), args.variants)
+        means = score_variants(make, range(args.seeds), args.variants,
+                               crowd=args.family == 'crowd')
         print_table(['tracker', *METRICS], [
             [name, *(f'{m[k]:.1f}' for k in METRICS)]
             for name, m in means.items()
