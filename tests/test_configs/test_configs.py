@@ -101,20 +101,16 @@ def tracker_settings(name: str) -> dict:
                                     name)).model.tracker.to_dict()
 
 
-def test_crowd_tracker_settings_only_in_the_mot20_configs():
-    # MOT20's people are half hidden most of the time: low-score pairs start
-    # tentative tracks and match at the first stage's 0.3 there (BENCHMARKS
-    # section 4); MOT17 and MOT16 keep the class defaults, which the model
-    # base writes out.
+def test_every_benchmark_config_keeps_the_default_tracker():
+    # Crowd settings (low-score births, as ByteTrack's MOT20 config changes
+    # its own) were tried for MOT20 and measured worse on a network trained on
+    # rendered crowds (BENCHMARKS section 4): MOT20 keeps the defaults, which
+    # let no low-score pair start a track.
     sparse = tracker_settings('retina_dmw_r50_mot17.py')
-    for name in ('retina_dmw_r50_mot20.py',
-                 'retina_dmw_r50_8xb1-100e_mot20halftrain_test-mot20halfval.py',
-                 'retina_dmw_r50_8xb1-100e_mot20train_test-mot20test.py'):
-        crowd = tracker_settings(name)
-        changed = {k for k in crowd if crowd[k] != sparse[k]}
-        assert changed == {'low_birth', 'low_match_iou_thr'}, name
-        assert crowd['low_birth'] and crowd['low_match_iou_thr'] == \
-            crowd['match_iou_thr'] == 0.3
-    assert sparse['low_birth'] is False
-    for path in glob.glob(osp.join(ROOT, 'configs', 'dmw', '*mot1[67]*.py')):
-        assert Config.fromfile(path).model.tracker.to_dict() == sparse, path
+    assert sparse['low_birth'] is False and sparse['init_score_thr'] == 0.5
+    names = [osp.basename(p) for p in glob.glob(
+        osp.join(ROOT, 'configs', 'dmw', '*mot[12][067]*.py'))]
+    assert any('mot20' in n for n in names) and any('mot16' in n
+                                                    for n in names)
+    for name in names:
+        assert tracker_settings(name) == sparse, name
