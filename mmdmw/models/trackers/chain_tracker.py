@@ -142,7 +142,8 @@ class ChainTracker(BaseTracker):
             (duplicates and partial boxes near people), so two hits do not
             filter them (the quick-start model's unseen test videos: false
             positives 87 instead of 34, ID switches 10 instead of 2, HOTA
-            -5.0; BENCHMARKS.md §4). Defaults to False.
+            -5.0; a model trained on rendered crowds: MOTA -22.5 with 3.2x
+            the false positives; BENCHMARKS.md §4). Defaults to False.
         adapt_noise (bool): Estimate the corner noise online from the chain
             residual: the frame t-1 box is predicted twice, as the t box of
             the node of t-1 and the t-1 box of the node of t; with
