@@ -7,7 +7,8 @@ the pairs; mmdet's trackers get the first box of each pair (the box in frame
 t), as a detector would give it, through their real ``track()`` API.
 
 mmdet's trackers are built from the tracker dicts of mmdet's own MOT17
-configs (``bytetrack_yolox_x_...``, ``ocsort_yolox_x_...`` and
+configs, or with ``crowd=True`` its MOT20 ones where they exist (ByteTrack,
+OC-SORT) (``bytetrack_yolox_x_...``, ``ocsort_yolox_x_...`` and
 ``sort_faster-rcnn_...``, the latter with ``reid=None``: SORT's
 ``track(model, img, ...)`` reads ``model`` and ``img`` only for re-ID crops,
 so without re-ID it needs neither). OC-SORT's MOT17 dict is its class
