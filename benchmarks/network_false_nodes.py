@@ -36,6 +36,7 @@ from mmengine.config import Config, DictAction
 from mmdmw.apis.inference import init_tracker, track_frames
 from mmdmw.apis.video_io import iter_frames
 from mmdmw.evaluation.synthetic_detections import load_mot_txt
+from mmdmw.models.trackers.association import iou_matrix
 
 #: IoU with a person of the frame that makes a node true.
 TRUE_IOU = 0.5
@@ -48,15 +49,10 @@ ID_THR = 0.5
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 4) x (M, 4) x1y1x2y2 -> (N, M) IoU."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)
-    return inter / (area_a[:, None] + area_b[None] - inter)
+    """(N, 4) x (M, 4) x1y1x2y2 -> (N, M) IoU (the tracker's own
+    ``iou_matrix``, on numpy arrays)."""
+    return iou_matrix(torch.as_tensor(a, dtype=torch.float64),
+                      torch.as_tensor(b, dtype=torch.float64)).numpy()
 
 
 def record_nodes(model, seq_dir: str) -> List[Dict[str, np.ndarray]]:
@@ -102,11 +98,10 @@ def false_chains(false_boxes: List[np.ndarray]) -> List[int]:
         iou = box_iou(cur, prev)
         now = np.ones(len(cur), dtype=int)
         taken = np.zeros(len(prev), dtype=bool)
-        for i in np.argsort(-iou.max(1) if iou.size else -np.ones(len(cur))):
-            if iou.shape[1] == 0:
-                break
+        # greedy, best overlap first: each previous node continues one chain
+        for i in (np.argsort(-iou.max(1)) if iou.size else []):
             j = int(np.argmax(np.where(taken, -1, iou[i])))
-            if iou[i, j] >= CHAIN_IOU and not taken[j]:
+            if not taken[j] and iou[i, j] >= CHAIN_IOU:
                 taken[j] = True
                 now[i] = running[j] + 1
         lengths += running[~taken].tolist()

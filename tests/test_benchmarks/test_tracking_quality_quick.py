@@ -75,7 +75,8 @@ def test_quick_tables(output, family, conditions):
     assert delta[0] == conditions + [
         'ours − Byte: HOTA', 'ours − Byte: MOTA', 'ours − Byte: IDF1',
         'ours − Byte: IDSW', 'ours ≥ Byte (H, M, I)',
-        'ours ≥ before (H, M, I)', 'before − Byte: HOTA', 'before − Byte: MOTA', 'before − Byte: IDF1'
+        'ours ≥ before (H, M, I)', 'before − Byte: HOTA',
+        'before − Byte: MOTA', 'before − Byte: IDF1'
     ]
     row = delta[2]
     assert len(delta) == 3

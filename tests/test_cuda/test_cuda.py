@@ -45,8 +45,8 @@ RUN_TIMEOUT = 900  # s, one tool run
 def full_float32():
     """Compare with the CPU in full float32: on Ampere and later GPUs cuDNN's
     convolutions default to TF32 (a 10-bit mantissa), which reorders the
-    near-tied scores of an untrained network (seen on an H200: 3 of a frame's 50 boxes
-    swapped in ``test_predict_on_cuda_matches_cpu``)."""
+    near-tied scores of an untrained network (seen on an H200: 3 of a
+    frame's 50 boxes swapped in ``test_predict_on_cuda_matches_cpu``)."""
     flags = (torch.backends.cudnn.allow_tf32,
              torch.backends.cuda.matmul.allow_tf32,
              torch.backends.cudnn.deterministic,

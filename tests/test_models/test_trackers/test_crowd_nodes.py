@@ -6,6 +6,7 @@ import torch
 
 from mmdmw.datasets.synthetic_mot import simulate_crowd_gt
 from mmdmw.evaluation.synthetic_detections import gt_pairs_per_frame
+from mmdmw.models.trackers.association import iou_matrix
 
 
 def test_crowd_gt_is_deterministic_and_well_formed():
@@ -112,7 +113,8 @@ def test_persistent_false_nodes_on_people_follow_them():
         people = gt[gt[:, 0] == f + 1][:, 2:6]
         people = np.c_[people[:, :2], people[:, :2] + people[:, 2:]]
         for p_box, c_box in zip(prev, cur):
-            iou = iou_one(c_box, people)
+            iou = iou_matrix(torch.as_tensor(c_box[None]),
+                             torch.as_tensor(people, dtype=torch.float32))
             # a part of a person or a box beside them (PART_SHIFT/SCALE)
             assert 0.05 < iou.max() < 0.6
             # the person walked 2 px right; a node born this frame did not
@@ -120,10 +122,3 @@ def test_persistent_false_nodes_on_people_follow_them():
         assert ((scores >= 0) & (scores <= 1)).all()
     assert moved > 200  # nodes that lasted moved with their person
 
-
-def iou_one(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    lt = np.maximum(box[:2], boxes[:, :2])
-    rb = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(1)
-    area = (box[2:] - box[:2]).prod()
-    return inter / (area + (boxes[:, 2:] - boxes[:, :2]).prod(1) - inter)
